@@ -41,7 +41,7 @@ public final class Json {
         try {
             return MAPPER.readValue(bytes, type);
         } catch (IOException e) {
-            throw new UncheckedIOException("not a valid " + type.getSimpleName() + ": " + e.getOriginalMessage(), e);
+            throw new UncheckedIOException("not a valid " + type.getSimpleName() + ": " + e.getMessage(), e);
         }
     }
 }
