@@ -1,0 +1,156 @@
+package dev.graft.common.model;
+
+import dev.graft.common.contract.ModelUpdateEvent;
+import dev.graft.common.contract.ModelUpdateEvent.ArtifactRef;
+import dev.graft.common.contract.Topics;
+import dev.graft.common.json.Json;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.function.Supplier;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.Header;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Reads and writes model versions on Kafka: events on the model-updates topic, artifacts in chunks on
+ * the model-artifacts topic. Writers call {@link #publish} inside an open transaction, so the artifact
+ * and its event become visible together to {@code read_committed} readers, or not at all.
+ */
+public final class ModelRegistry {
+    private static final Logger log = LoggerFactory.getLogger(ModelRegistry.class);
+    private static final Duration POLL = Duration.ofMillis(200);
+
+    private final Topics topics;
+    private final Supplier<Consumer<byte[], byte[]>> consumers;
+
+    /** @param consumers makes {@code read_committed} consumers without a group (assign/seek only) */
+    public ModelRegistry(Topics topics, Supplier<Consumer<byte[], byte[]>> consumers) {
+        this.topics = topics;
+        this.consumers = consumers;
+    }
+
+    /**
+     * Writes the artifact chunks, then the event, with {@code producer} inside its current transaction.
+     * Returns the event as published (with its artifact reference filled in).
+     */
+    public ModelUpdateEvent publish(Producer<byte[], byte[]> producer, ModelUpdateEvent draft, byte[] artifact,
+                                    String format) {
+        String key = draft.task() + "/v" + draft.version();
+        String sha = Sha256.hex(artifact);
+        List<byte[]> chunks = ArtifactChunks.split(artifact, Topics.ARTIFACT_CHUNK_BYTES);
+        byte[] keyBytes = key.getBytes(StandardCharsets.UTF_8);
+        RecordMetadata first = null;
+        Integer partition = null;
+        for (int i = 0; i < chunks.size(); i++) {
+            ProducerRecord<byte[], byte[]> rec = new ProducerRecord<>(topics.modelArtifacts(), partition, keyBytes, chunks.get(i));
+            rec.headers().add(ArtifactChunks.CHUNK, ArtifactChunks.chunkHeader(i, chunks.size()));
+            rec.headers().add(ArtifactChunks.SHA256, sha.getBytes(StandardCharsets.UTF_8));
+            rec.headers().add(ArtifactChunks.FORMAT, format.getBytes(StandardCharsets.UTF_8));
+            try {
+                RecordMetadata md = producer.send(rec).get();
+                if (first == null) {
+                    first = md;
+                    partition = md.partition();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new KafkaException("interrupted while writing artifact " + key, e);
+            } catch (ExecutionException e) {
+                throw e.getCause() instanceof KafkaException ke ? ke
+                        : new KafkaException("writing artifact " + key + " failed", e.getCause());
+            }
+        }
+        ArtifactChunks.Location loc = new ArtifactChunks.Location(topics.modelArtifacts(), first.partition(), first.offset(), chunks.size());
+        ModelUpdateEvent event = new ModelUpdateEvent(draft.type(), draft.task(), draft.version(), draft.createdAt(),
+                draft.base(), draft.labels(), draft.metrics(), draft.lineage(),
+                new ArtifactRef(loc.uri(), sha, artifact.length, format));
+        producer.send(new ProducerRecord<>(topics.modelUpdates(), draft.task().getBytes(StandardCharsets.UTF_8),
+                Json.toBytes(event)));
+        return event;
+    }
+
+    /** Every committed event of {@code task} (all tasks if null), in publication order per partition, by version. */
+    public List<ModelUpdateEvent> events(String task) {
+        List<ModelUpdateEvent> out = new ArrayList<>();
+        try (Consumer<byte[], byte[]> c = consumers.get()) {
+            List<TopicPartition> parts = c.partitionsFor(topics.modelUpdates(), Duration.ofSeconds(10)).stream()
+                    .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
+            c.assign(parts);
+            c.seekToBeginning(parts);
+            Map<TopicPartition, Long> end = c.endOffsets(parts);
+            while (!caughtUp(c, end)) {
+                for (ConsumerRecord<byte[], byte[]> r : c.poll(POLL)) {
+                    ModelUpdateEvent e;
+                    try {
+                        e = Json.fromBytes(r.value(), ModelUpdateEvent.class);
+                    } catch (RuntimeException ex) {
+                        log.warn("skipping unreadable model-update event at {}-{}@{}: {}", r.topic(), r.partition(), r.offset(), ex.getMessage());
+                        continue;
+                    }
+                    if (task == null || task.equals(e.task())) {
+                        out.add(e);
+                    }
+                }
+            }
+        }
+        out.sort(Comparator.comparing(ModelUpdateEvent::task).thenComparingInt(ModelUpdateEvent::version));
+        return out;
+    }
+
+    /** The newest published version of a task. */
+    public Optional<ModelUpdateEvent> latest(String task) {
+        return events(task).stream()
+                .filter(e -> ModelUpdateEvent.VERSION_PUBLISHED.equals(e.type()))
+                .max(Comparator.comparingInt(ModelUpdateEvent::version));
+    }
+
+    /** Fetches an artifact by its reference and verifies its sha256. */
+    public byte[] fetch(ArtifactRef ref) {
+        ArtifactChunks.Location loc = ArtifactChunks.Location.parse(ref.uri());
+        TopicPartition tp = new TopicPartition(loc.topic(), loc.partition());
+        ArtifactChunks.Assembler assembler = new ArtifactChunks.Assembler(loc.chunks());
+        try (Consumer<byte[], byte[]> c = consumers.get()) {
+            c.assign(List.of(tp));
+            c.seek(tp, loc.offset());
+            long end = c.endOffsets(List.of(tp)).get(tp);
+            while (!assembler.complete()) {
+                if (c.position(tp) >= end) {
+                    throw new IllegalStateException("artifact " + ref.uri() + " is incomplete: reached the end of "
+                            + tp + " before all " + loc.chunks() + " chunks");
+                }
+                ConsumerRecords<byte[], byte[]> recs = c.poll(POLL);
+                for (ConsumerRecord<byte[], byte[]> r : recs) {
+                    Header chunk = r.headers().lastHeader(ArtifactChunks.CHUNK);
+                    Header sha = r.headers().lastHeader(ArtifactChunks.SHA256);
+                    if (chunk != null && sha != null && ref.sha256().equals(new String(sha.value(), StandardCharsets.UTF_8))) {
+                        assembler.add(new String(chunk.value(), StandardCharsets.UTF_8), r.value());
+                    }
+                }
+            }
+        }
+        return assembler.bytes(ref);
+    }
+
+    private static boolean caughtUp(Consumer<byte[], byte[]> c, Map<TopicPartition, Long> end) {
+        for (Map.Entry<TopicPartition, Long> e : end.entrySet()) {
+            if (c.position(e.getKey()) < e.getValue()) {
+                return false;
+            }
+        }
+        return true;
+    }
+}

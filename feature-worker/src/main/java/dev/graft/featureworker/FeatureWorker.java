@@ -1,0 +1,276 @@
+package dev.graft.featureworker;
+
+import dev.graft.common.contract.DeadLetterHeaders;
+import dev.graft.common.contract.FeatureBatchCodec;
+import dev.graft.common.contract.FeatureRow;
+import dev.graft.featureworker.internal.BatchFeaturizer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.AuthorizationException;
+import org.apache.kafka.common.errors.InvalidProducerEpochException;
+import org.apache.kafka.common.errors.OutOfOrderSequenceException;
+import org.apache.kafka.common.errors.ProducerFencedException;
+import org.apache.kafka.common.errors.UnsupportedVersionException;
+import org.apache.kafka.common.errors.WakeupException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+
+/**
+ * The feature worker's poll loop: consume images, featurize a batch, and in ONE Kafka transaction
+ * write the Arrow feature batch, the dead letters of rejected images and the input offsets
+ * ({@code sendOffsetsToTransaction} with the group metadata). Downstream readers use
+ * {@code read_committed}, so every image's vector appears exactly once or not at all.
+ *
+ * <p>One thread owns the consumer and producer ({@link #run()}); {@link #close()} may be called from any
+ * thread and stops the loop through {@code wakeup()}. Errors are tiered: fencing and authorization
+ * errors are fatal (the worker stops, {@link #run()} throws); any other Kafka error aborts the
+ * transaction, rewinds to the committed offsets and retries; a bad image is dead-lettered.
+ */
+public final class FeatureWorker implements Runnable, AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(FeatureWorker.class);
+    private static final Duration POLL = Duration.ofMillis(100);
+
+    private final FeatureWorkerOptions options;
+    private final Supplier<Consumer<byte[], byte[]>> consumerFactory;
+    private final Supplier<Producer<byte[], byte[]>> producerFactory;
+    private final BatchFeaturizer featurizer;
+    private final FeatureBatchCodec codec;
+
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private final AtomicLong featurized = new AtomicLong();
+    private final AtomicLong deadLettered = new AtomicLong();
+    private final AtomicLong batches = new AtomicLong();
+    private volatile boolean running = true;
+    private volatile Consumer<byte[], byte[]> consumer;
+
+    /** Records consumed but not yet committed, in arrival order. Owned by the poll thread. */
+    private final List<ConsumerRecord<byte[], byte[]>> pending = new ArrayList<>();
+    private long oldestPendingNanos;
+
+    public FeatureWorker(FeatureWorkerOptions options, Supplier<Consumer<byte[], byte[]>> consumerFactory,
+                         Supplier<Producer<byte[], byte[]>> producerFactory, BatchFeaturizer featurizer,
+                         FeatureBatchCodec codec) {
+        this.options = options;
+        this.consumerFactory = consumerFactory;
+        this.producerFactory = producerFactory;
+        this.featurizer = featurizer;
+        this.codec = codec;
+    }
+
+    public long featurizedCount() {
+        return featurized.get();
+    }
+
+    public long deadLetterCount() {
+        return deadLettered.get();
+    }
+
+    public long batchCount() {
+        return batches.get();
+    }
+
+    @Override
+    public void run() {
+        MDC.put("worker", options.workerId());
+        try (Consumer<byte[], byte[]> c = consumerFactory.get(); Producer<byte[], byte[]> p = producerFactory.get()) {
+            consumer = c;
+            p.initTransactions();
+            c.subscribe(List.of(options.topics().images()), new DropRevoked());
+            log.info("feature worker {} consuming {} (group {})", options.workerId(), options.topics().images(), options.groupId());
+            while (running) {
+                try {
+                    pollOnce(c, p);
+                } catch (WakeupException e) {
+                    if (running) {
+                        throw e;
+                    }
+                } catch (ProducerFencedException | InvalidProducerEpochException | OutOfOrderSequenceException
+                         | AuthorizationException | UnsupportedVersionException fatal) {
+                    log.error("fatal error, worker {} stops: {}", options.workerId(), fatal.toString());
+                    throw fatal;
+                } catch (KafkaException retriable) {
+                    log.warn("transaction aborted, rewinding to committed offsets: {}", retriable.toString());
+                    abortQuietly(p);
+                    rewind(c);
+                    sleep(options.retryBackoff());
+                }
+            }
+            pending.clear(); // not committed: the group's next owner featurizes them
+        } finally {
+            consumer = null;
+            stopped.countDown();
+            MDC.remove("worker");
+        }
+    }
+
+    private void pollOnce(Consumer<byte[], byte[]> c, Producer<byte[], byte[]> p) {
+        int room = options.batchSize() - pending.size();
+        for (ConsumerRecord<byte[], byte[]> r : c.poll(POLL)) {
+            if (pending.isEmpty()) {
+                oldestPendingNanos = System.nanoTime();
+            }
+            pending.add(r);
+        }
+        // max.poll.records = batch size keeps 'pending' bounded; a poll can still overshoot 'room' once.
+        boolean full = pending.size() >= options.batchSize() || room <= 0;
+        boolean waited = !pending.isEmpty()
+                && System.nanoTime() - oldestPendingNanos >= options.maxBatchWait().toNanos();
+        if (full || waited) {
+            while (!pending.isEmpty() && running) {
+                int n = Math.min(options.batchSize(), pending.size());
+                List<ConsumerRecord<byte[], byte[]>> batch = new ArrayList<>(pending.subList(0, n));
+                processInTransaction(c, p, batch);
+                pending.subList(0, n).clear();
+                if (pending.size() < options.batchSize()) {
+                    break;
+                }
+            }
+            oldestPendingNanos = System.nanoTime();
+        }
+    }
+
+    private void processInTransaction(Consumer<byte[], byte[]> c, Producer<byte[], byte[]> p,
+                                      List<ConsumerRecord<byte[], byte[]>> batch) {
+        BatchFeaturizer.Result result = featurizer.featurize(batch);
+        p.beginTransaction();
+        // One Arrow message per task, so a head trainer reads only its own tasks' batches.
+        Map<String, List<FeatureRow>> byTask = new LinkedHashMap<>();
+        for (FeatureRow row : result.rows()) {
+            byTask.computeIfAbsent(row.task(), t -> new ArrayList<>()).add(row);
+        }
+        for (Map.Entry<String, List<FeatureRow>> e : byTask.entrySet()) {
+            p.send(new ProducerRecord<>(options.topics().features(), e.getKey().getBytes(StandardCharsets.UTF_8),
+                    codec.encode(e.getValue())));
+        }
+        for (BatchFeaturizer.Rejection rej : result.rejections()) {
+            p.send(deadLetter(rej));
+        }
+        p.sendOffsetsToTransaction(nextOffsets(batch), c.groupMetadata());
+        p.commitTransaction();
+        featurized.addAndGet(result.rows().size());
+        deadLettered.addAndGet(result.rejections().size());
+        batches.incrementAndGet();
+        for (BatchFeaturizer.Rejection rej : result.rejections()) {
+            ConsumerRecord<byte[], byte[]> r = rej.record();
+            log.warn("[GRAFT-DLQ] image {} at {}-{}@{} dead-lettered at stage {}: {}", keyOf(r), r.topic(), r.partition(),
+                    r.offset(), rej.stage(), rej.error().getMessage());
+        }
+    }
+
+    private ProducerRecord<byte[], byte[]> deadLetter(BatchFeaturizer.Rejection rej) {
+        ConsumerRecord<byte[], byte[]> r = rej.record();
+        ProducerRecord<byte[], byte[]> out = new ProducerRecord<>(options.topics().deadLetters(), null, r.key(), r.value(), r.headers());
+        put(out, DeadLetterHeaders.ORIGINAL_TOPIC, r.topic());
+        put(out, DeadLetterHeaders.ORIGINAL_PARTITION, String.valueOf(r.partition()));
+        put(out, DeadLetterHeaders.ORIGINAL_OFFSET, String.valueOf(r.offset()));
+        put(out, DeadLetterHeaders.STAGE, rej.stage());
+        put(out, DeadLetterHeaders.EXCEPTION_CLASS, rej.error().getClass().getName());
+        put(out, DeadLetterHeaders.EXCEPTION_MESSAGE, String.valueOf(rej.error().getMessage()));
+        put(out, DeadLetterHeaders.WORKER, options.workerId());
+        return out;
+    }
+
+    private static void put(ProducerRecord<byte[], byte[]> rec, String name, String value) {
+        rec.headers().remove(name);
+        rec.headers().add(name, value.getBytes(StandardCharsets.UTF_8));
+    }
+
+    static Map<TopicPartition, OffsetAndMetadata> nextOffsets(List<ConsumerRecord<byte[], byte[]>> batch) {
+        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+        for (ConsumerRecord<byte[], byte[]> r : batch) {
+            TopicPartition tp = new TopicPartition(r.topic(), r.partition());
+            OffsetAndMetadata next = new OffsetAndMetadata(r.offset() + 1);
+            offsets.merge(tp, next, (a, b) -> a.offset() >= b.offset() ? a : b);
+        }
+        return offsets;
+    }
+
+    private void rewind(Consumer<byte[], byte[]> c) {
+        pending.clear();
+        Map<TopicPartition, OffsetAndMetadata> committed = c.committed(c.assignment());
+        for (TopicPartition tp : c.assignment()) {
+            OffsetAndMetadata om = committed.get(tp);
+            if (om != null) {
+                c.seek(tp, om.offset());
+            } else {
+                c.seekToBeginning(List.of(tp));
+            }
+        }
+    }
+
+    private static void abortQuietly(Producer<byte[], byte[]> p) {
+        try {
+            p.abortTransaction();
+        } catch (IllegalStateException notInTransaction) {
+            log.debug("no open transaction to abort");
+        } catch (KafkaException e) {
+            log.warn("abort failed: {}", e.toString());
+        }
+    }
+
+    private static String keyOf(ConsumerRecord<byte[], byte[]> r) {
+        return r.key() == null ? "<no key>" : new String(r.key(), StandardCharsets.UTF_8);
+    }
+
+    private static void sleep(Duration d) {
+        try {
+            Thread.sleep(d.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Stops the loop; the open batch is not committed and will be featurized by the group's next owner. */
+    @Override
+    public void close() {
+        running = false;
+        Consumer<byte[], byte[]> c = consumer;
+        if (c != null) {
+            c.wakeup();
+        }
+        try {
+            if (!stopped.await(options.shutdownTimeout().toMillis(), TimeUnit.MILLISECONDS)) {
+                log.warn("feature worker {} did not stop within {}", options.workerId(), options.shutdownTimeout());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Records of revoked partitions were not committed by us; their new owner processes them. */
+    private final class DropRevoked implements ConsumerRebalanceListener {
+        @Override
+        public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+            pending.removeIf(r -> partitions.contains(new TopicPartition(r.topic(), r.partition())));
+        }
+
+        @Override
+        public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+            log.info("assigned {}", partitions);
+        }
+
+        @Override
+        public void onPartitionsLost(Collection<TopicPartition> partitions) {
+            onPartitionsRevoked(partitions);
+        }
+    }
+}

@@ -1,0 +1,57 @@
+package dev.graft.featureworker;
+
+import dev.graft.common.contract.Topics;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * Immutable, validated settings of one feature worker.
+ *
+ * @param groupId consumer group shared by all workers of one base; partitions of the images topic are
+ *                spread over its members
+ * @param workerId stable id of this worker; its transactional id derives from it, so a restarted worker
+ *                 with the same id fences its predecessor and aborts its open transaction at once
+ * @param batchSize images per forward pass and per transaction
+ * @param maxBatchWait how long a partial batch may wait for more images before it is processed
+ * @param shutdownTimeout how long {@link FeatureWorker#close()} waits for the open batch
+ */
+public record FeatureWorkerOptions(Topics topics, String groupId, String workerId, int batchSize,
+                                   Duration maxBatchWait, Duration shutdownTimeout, Duration retryBackoff) {
+
+    public FeatureWorkerOptions {
+        Objects.requireNonNull(topics, "topics");
+        requireText(groupId, "groupId");
+        requireText(workerId, "workerId");
+        if (batchSize < 1 || batchSize > 1024) {
+            throw new IllegalArgumentException("batch size must be in 1..1024, got " + batchSize);
+        }
+        requirePositive(maxBatchWait, "maxBatchWait");
+        requirePositive(shutdownTimeout, "shutdownTimeout");
+        requirePositive(retryBackoff, "retryBackoff");
+    }
+
+    public static FeatureWorkerOptions defaults(Topics topics, String groupId, String workerId) {
+        return new FeatureWorkerOptions(topics, groupId, workerId, 16, Duration.ofMillis(500),
+                Duration.ofSeconds(30), Duration.ofSeconds(1));
+    }
+
+    public FeatureWorkerOptions withBatchSize(int n) {
+        return new FeatureWorkerOptions(topics, groupId, workerId, n, maxBatchWait, shutdownTimeout, retryBackoff);
+    }
+
+    public String transactionalId() {
+        return "graft-feature-worker-" + workerId;
+    }
+
+    private static void requireText(String s, String name) {
+        if (s == null || s.isBlank()) {
+            throw new IllegalArgumentException(name + " must not be blank");
+        }
+    }
+
+    private static void requirePositive(Duration d, String name) {
+        if (d == null || d.isNegative() || d.isZero()) {
+            throw new IllegalArgumentException(name + " must be a positive duration, got " + d);
+        }
+    }
+}

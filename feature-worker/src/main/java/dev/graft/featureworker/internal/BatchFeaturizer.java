@@ -1,0 +1,125 @@
+package dev.graft.featureworker.internal;
+
+import dev.graft.common.base.BaseNetwork;
+import dev.graft.common.contract.FeatureRow;
+import dev.graft.common.contract.ImageHeaders;
+import dev.graft.common.contract.Split;
+import dev.graft.common.image.DecodedImage;
+import dev.graft.common.image.ImageDecoder;
+import dev.graft.common.image.ImageRejectedException;
+import dev.graft.common.image.Resizer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Turns a batch of image records into feature rows: read the contract headers, guard and decode,
+ * resize into one NHWC buffer, one forward pass through the base. Pure computation: no Kafka I/O.
+ * A record that cannot be featurized becomes a {@link Rejection} naming the stage; the others go on.
+ */
+public final class BatchFeaturizer {
+    /** Default split percentages when a record arrives without a split header. */
+    static final double DEFAULT_VALIDATION_PERCENT = 10;
+    static final double DEFAULT_TEST_PERCENT = 10;
+
+    private final BaseNetwork base;
+    private final ImageDecoder decoder;
+
+    public BatchFeaturizer(BaseNetwork base, ImageDecoder decoder) {
+        this.base = base;
+        this.decoder = decoder;
+    }
+
+    public record Rejection(ConsumerRecord<byte[], byte[]> record, String stage, Exception error) {}
+
+    public record Result(List<FeatureRow> rows, List<Rejection> rejections) {}
+
+    private record Prepared(ConsumerRecord<byte[], byte[]> record, String imageId, String task, String label, Split split) {}
+
+    public Result featurize(List<ConsumerRecord<byte[], byte[]>> records) {
+        int size = base.ref().inputSize();
+        int pixels = size * size * 3;
+        List<Rejection> rejections = new ArrayList<>();
+        List<Prepared> ok = new ArrayList<>(records.size());
+        float[] buffer = new float[records.size() * pixels];
+        for (ConsumerRecord<byte[], byte[]> r : records) {
+            Prepared p;
+            try {
+                p = readContract(r);
+            } catch (IllegalArgumentException e) {
+                rejections.add(new Rejection(r, "contract", e));
+                continue;
+            }
+            try {
+                DecodedImage img = decoder.decode(r.value());
+                Resizer.resize(img, size, buffer, ok.size() * pixels);
+            } catch (ImageRejectedException e) {
+                rejections.add(new Rejection(r, "decode", e));
+                continue;
+            } catch (RuntimeException e) {
+                rejections.add(new Rejection(r, "preprocess", e));
+                continue;
+            }
+            ok.add(p);
+        }
+        List<FeatureRow> rows = new ArrayList<>(ok.size());
+        if (ok.isEmpty()) {
+            return new Result(rows, rejections);
+        }
+        float[][] vectors;
+        try {
+            vectors = extract(buffer, ok.size(), size);
+        } catch (RuntimeException batchFailure) {
+            // One bad input must not sink the batch: run each image alone and reject only the culprits.
+            vectors = new float[ok.size()][];
+            for (int i = 0; i < ok.size(); i++) {
+                float[] one = new float[pixels];
+                System.arraycopy(buffer, i * pixels, one, 0, pixels);
+                try {
+                    vectors[i] = extract(one, 1, size)[0];
+                } catch (RuntimeException e) {
+                    rejections.add(new Rejection(ok.get(i).record(), "extract", e));
+                }
+            }
+        }
+        String baseId = base.ref().id();
+        for (int i = 0; i < ok.size(); i++) {
+            if (vectors[i] != null) {
+                Prepared p = ok.get(i);
+                ConsumerRecord<byte[], byte[]> r = p.record();
+                rows.add(new FeatureRow(p.imageId(), p.task(), p.label(), p.split(), baseId, vectors[i],
+                        r.topic() + "-" + r.partition() + "@" + r.offset()));
+            }
+        }
+        return new Result(rows, rejections);
+    }
+
+    private float[][] extract(float[] buffer, int n, int size) {
+        int pixels = size * size * 3;
+        float[] exact = buffer.length == n * pixels ? buffer : java.util.Arrays.copyOf(buffer, n * pixels);
+        INDArray input = Nd4j.create(exact, new long[] {n, size, size, 3}, 'c');
+        INDArray out = base.extract(input);
+        return out.toFloatMatrix();
+    }
+
+    static Prepared readContract(ConsumerRecord<byte[], byte[]> r) {
+        if (r.key() == null || r.key().length == 0) {
+            throw new IllegalArgumentException("image record has no key (the image id)");
+        }
+        if (r.value() == null) {
+            throw new IllegalArgumentException("image record has no value (the image bytes)");
+        }
+        String id = new String(r.key(), StandardCharsets.UTF_8);
+        String task = ImageHeaders.get(r.headers(), ImageHeaders.TASK)
+                .orElseThrow(() -> new IllegalArgumentException("image " + id + " has no " + ImageHeaders.TASK + " header"));
+        String label = ImageHeaders.get(r.headers(), ImageHeaders.LABEL).orElse(null);
+        Optional<String> splitHeader = ImageHeaders.get(r.headers(), ImageHeaders.SPLIT);
+        Split split = splitHeader.isPresent() ? Split.parse(splitHeader.get())
+                : Split.assign(id, DEFAULT_VALIDATION_PERCENT, DEFAULT_TEST_PERCENT);
+        return new Prepared(r, id, task, label, split);
+    }
+}
