@@ -1,0 +1,236 @@
+package dev.graft.headtrainer;
+
+import dev.graft.common.contract.FeatureBatchCodec;
+import dev.graft.common.contract.FeatureRow;
+import dev.graft.common.contract.ModelUpdateEvent;
+import dev.graft.common.kafka.KafkaSettings;
+import dev.graft.common.model.ModelRegistry;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.AuthorizationException;
+import org.apache.kafka.common.errors.ProducerFencedException;
+import org.apache.kafka.common.errors.WakeupException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+
+/**
+ * The head trainer of one task: reads the features topic from the beginning (the feature cache is
+ * rebuilt from Kafka on every start), keeps the task's vectors in a {@link VectorStore}, trains a head
+ * when the {@link TrainingPolicy} says so, evaluates it on the validation split and publishes the
+ * version (artifact + event) in one transaction.
+ *
+ * <p>Restart safety: version numbers continue after the task's latest published version, and the
+ * vectors that version was trained on (its lineage offsets) do not count as new, so a restart does
+ * not publish a duplicate version of the same data.
+ */
+public final class HeadTrainerService implements Runnable, AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(HeadTrainerService.class);
+    private static final Duration POLL = Duration.ofMillis(200);
+
+    private final HeadTrainerOptions options;
+    private final KafkaSettings kafka;
+    private final Clock clock;
+    private final HeadTrainer trainer = new HeadTrainer();
+    private final List<java.util.function.Consumer<ModelUpdateEvent>> listeners = new CopyOnWriteArrayList<>();
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private volatile boolean running = true;
+    private volatile boolean started;
+    private volatile Consumer<byte[], byte[]> consumer;
+    private volatile VectorStore store;
+
+    public HeadTrainerService(HeadTrainerOptions options, KafkaSettings kafka, Clock clock) {
+        this.options = options;
+        this.kafka = kafka;
+        this.clock = clock;
+    }
+
+    /** Called on the trainer thread after each version is committed. */
+    public void onPublished(java.util.function.Consumer<ModelUpdateEvent> listener) {
+        listeners.add(listener);
+    }
+
+    /** Vectors held for the task (null until the first one arrives). */
+    public VectorStore store() {
+        return store;
+    }
+
+    @Override
+    public void run() {
+        started = true;
+        MDC.put("worker", "head-trainer/" + options.task() + " ");
+        ModelRegistry registry = new ModelRegistry(options.topics(), () -> kafka.consumer(null));
+        try (FeatureBatchCodec codec = new FeatureBatchCodec();
+             Consumer<byte[], byte[]> c = kafka.consumer(null);
+             Producer<byte[], byte[]> p = kafka.transactionalProducer(options.transactionalId())) {
+            consumer = c;
+            p.initTransactions(); // fences a previous trainer of this task, aborting its open transaction
+            Optional<ModelUpdateEvent> latest = registry.latest(options.task());
+            int nextVersion = latest.map(e -> e.version() + 1).orElse(1);
+            Optional<TrainedHead> parent = latest.map(e -> TrainedHead.fromBytes(registry.fetch(e.artifact())));
+            String baseId = options.baseId() != null ? options.baseId() : latest.map(e -> e.base().id()).orElse(null);
+            Map<Integer, Long> trainedUpTo = latest.map(e -> e.lineage().featureOffsets()).orElse(Map.of());
+            latest.ifPresent(e -> log.info("resuming task {} after version {} (base {})", options.task(), e.version(), e.base().id()));
+
+            List<TopicPartition> parts = c.partitionsFor(options.topics().features(), Duration.ofSeconds(30)).stream()
+                    .map(pi -> new TopicPartition(pi.topic(), pi.partition())).toList();
+            c.assign(parts);
+            c.seekToBeginning(parts);
+            TrainingPolicy policy = new TrainingPolicy(options.policy(), clock);
+            boolean caughtUp = trainedUpTo.isEmpty();
+            ModelUpdateEvent.BaseRefHolder baseRef = new ModelUpdateEvent.BaseRefHolder(latest.map(ModelUpdateEvent::base).orElse(null));
+
+            while (running) {
+                for (ConsumerRecord<byte[], byte[]> r : c.poll(POLL)) {
+                    baseId = accept(codec, r, baseId, baseRef);
+                }
+                if (!caughtUp && positionsReached(c, trainedUpTo)) {
+                    caughtUp = true;
+                    if (store != null) {
+                        policy.trained(store.trainChanges());
+                    }
+                }
+                if (!caughtUp || store == null) {
+                    continue;
+                }
+                TrainingPolicy.Decision d = policy.check(store.trainChanges(), store.labels().size(), store.size(dev.graft.common.contract.Split.TRAIN));
+                if (!d.train()) {
+                    continue;
+                }
+                long seen = store.trainChanges();
+                log.info("training task {} version {}: {}", options.task(), nextVersion, d.reason());
+                try {
+                    ModelUpdateEvent published = trainAndPublish(p, registry, nextVersion, parent, baseRef.get(), positions(c));
+                    parent = Optional.of(TrainedHead.fromBytes(registry.fetch(published.artifact())));
+                    nextVersion++;
+                    policy.trained(seen);
+                    for (var l : listeners) {
+                        l.accept(published);
+                    }
+                } catch (ProducerFencedException | AuthorizationException fatal) {
+                    throw fatal;
+                } catch (KafkaException e) {
+                    log.warn("publishing version {} of {} failed, will retry: {}", nextVersion, options.task(), e.toString());
+                    try {
+                        p.abortTransaction();
+                    } catch (KafkaException | IllegalStateException abortFailure) {
+                        log.warn("abort failed: {}", abortFailure.toString());
+                    }
+                    sleep(options.retryBackoff());
+                }
+            }
+        } catch (WakeupException e) {
+            if (running) {
+                throw e;
+            }
+        } finally {
+            consumer = null;
+            stopped.countDown();
+            MDC.remove("worker");
+        }
+    }
+
+    private String accept(FeatureBatchCodec codec, ConsumerRecord<byte[], byte[]> r, String baseId,
+                          ModelUpdateEvent.BaseRefHolder baseRef) {
+        List<FeatureRow> rows;
+        try {
+            rows = codec.decode(r.value());
+        } catch (RuntimeException e) {
+            log.warn("skipping unreadable feature batch at {}-{}@{}: {}", r.topic(), r.partition(), r.offset(), e.getMessage());
+            return baseId;
+        }
+        for (FeatureRow row : rows) {
+            if (!options.task().equals(row.task()) || row.label() == null) {
+                continue;
+            }
+            if (baseId == null) {
+                baseId = row.baseId();
+                log.info("task {} trains on base {}", options.task(), baseId);
+            }
+            if (!baseId.equals(row.baseId())) {
+                continue;
+            }
+            if (store == null) {
+                store = new VectorStore(options.task(), baseId, row.vector().length);
+            }
+            store.add(row);
+        }
+        return baseId;
+    }
+
+    private ModelUpdateEvent trainAndPublish(Producer<byte[], byte[]> p, ModelRegistry registry, int version,
+                                             Optional<TrainedHead> parent, dev.graft.common.contract.BaseRef base,
+                                             Map<Integer, Long> offsets) {
+        TrainedHead head = trainer.train(options.head(), store, parent);
+        VectorStore.SplitData validation = store.validation();
+        ModelUpdateEvent.Metrics metrics = Evaluator.evaluate(head, validation).toMetrics(store.size(dev.graft.common.contract.Split.TRAIN));
+        Map<String, Object> hyper = new HashMap<>(options.head().toMap());
+        ModelUpdateEvent draft = new ModelUpdateEvent(ModelUpdateEvent.VERSION_PUBLISHED, options.task(), version,
+                clock.instant(), base, head.labels(), metrics,
+                new ModelUpdateEvent.Lineage(offsets, hyper, options.head().architecture(),
+                        parent.isPresent() ? version - 1 : null),
+                null);
+        byte[] artifact = head.toBytes();
+        p.beginTransaction();
+        ModelUpdateEvent event = registry.publish(p, draft, artifact, TrainedHead.FORMAT);
+        p.commitTransaction();
+        log.info("[GRAFT-VERSION-PUBLISHED] task {} version {}: validation accuracy {} on {} images, trained on {}",
+                options.task(), version, metrics.validationAccuracy(), metrics.validationCount(), metrics.trainCount());
+        return event;
+    }
+
+    private static boolean positionsReached(Consumer<byte[], byte[]> c, Map<Integer, Long> target) {
+        for (TopicPartition tp : c.assignment()) {
+            Long t = target.get(tp.partition());
+            if (t != null && c.position(tp) < t) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static Map<Integer, Long> positions(Consumer<byte[], byte[]> c) {
+        Map<Integer, Long> m = new HashMap<>();
+        for (TopicPartition tp : c.assignment()) {
+            m.put(tp.partition(), c.position(tp));
+        }
+        return m;
+    }
+
+    private static void sleep(Duration d) {
+        try {
+            Thread.sleep(d.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        Consumer<byte[], byte[]> c = consumer;
+        if (c != null) {
+            c.wakeup();
+        }
+        if (!started) {
+            return;
+        }
+        try {
+            stopped.await(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
