@@ -59,28 +59,48 @@ public final class Resizer {
         double[] fy = new double[outH];
         axis(inH, outH, y0, y1, fy);
 
+        // Separable but bit-identical to the 4-tap formula: each output value is
+        // top + (bottom - top) * fy with top/bottom the horizontally interpolated source rows, exactly as
+        // tfjs computes them. Rows are interpolated once and kept in a two-slot cache (y0/y1 are monotonic).
+        int rowLen = 3 * outW;
+        double[][] slot = {new double[rowLen], new double[rowLen]};
+        int[] slotRow = {-1, -1};
         int p = offset;
         for (int r = 0; r < outH; r++) {
-            int top = y0[r] * inW;
-            int bottom = y1[r] * inW;
+            double[] top = row(y0[r], y1[r], slot, slotRow, rgb, inW, x0, x1, fx);
+            double[] bottom = row(y1[r], y0[r], slot, slotRow, rgb, inW, x0, x1, fx);
             double wy = fy[r];
-            for (int c = 0; c < outW; c++) {
-                int tl = 3 * (top + x0[c]);
-                int tr = 3 * (top + x1[c]);
-                int bl = 3 * (bottom + x0[c]);
-                int br = 3 * (bottom + x1[c]);
-                double wx = fx[c];
-                for (int ch = 0; ch < 3; ch++) {
-                    double vtl = rgb[tl + ch] & 0xff;
-                    double vtr = rgb[tr + ch] & 0xff;
-                    double vbl = rgb[bl + ch] & 0xff;
-                    double vbr = rgb[br + ch] & 0xff;
-                    double t = vtl + (vtr - vtl) * wx;
-                    double b = vbl + (vbr - vbl) * wx;
-                    dst[p++] = (float) (t + (b - t) * wy);
-                }
+            for (int i = 0; i < rowLen; i++) {
+                double t = top[i];
+                dst[p++] = (float) (t + (bottom[i] - t) * wy);
             }
         }
+    }
+
+    /** Horizontally interpolated source row {@code y}, from the cache or computed into the slot not holding {@code keep}. */
+    private static double[] row(int y, int keep, double[][] slot, int[] slotRow, byte[] rgb, int inW,
+                                int[] x0, int[] x1, double[] fx) {
+        if (slotRow[0] == y) {
+            return slot[0];
+        }
+        if (slotRow[1] == y) {
+            return slot[1];
+        }
+        int s = slotRow[0] == keep && keep != y ? 1 : 0;
+        double[] out = slot[s];
+        slotRow[s] = y;
+        int base = 3 * y * inW;
+        int q = 0;
+        for (int c = 0; c < x0.length; c++) {
+            int a = base + 3 * x0[c];
+            int b = base + 3 * x1[c];
+            double w = fx[c];
+            for (int ch = 0; ch < 3; ch++) {
+                double va = rgb[a + ch] & 0xff;
+                out[q++] = va + ((rgb[b + ch] & 0xff) - va) * w;
+            }
+        }
+        return out;
     }
 
     /** Source indices and weights along one axis, as tfjs' resizeBilinear with alignCorners. */

@@ -91,4 +91,53 @@ class ResizerTest {
         assertThatThrownBy(() -> Resizer.resizeInto(other, 4, batch, per + 1))
                 .isInstanceOf(IllegalArgumentException.class);
     }
+
+    /** Straight 4-tap transcription of the tfjs CPU kernel (alignCorners=true, halfPixelCenters=false). */
+    private static float[] reference(RgbImage src, int outH, int outW) {
+        int inH = src.height();
+        int inW = src.width();
+        double hs = outH > 1 ? (inH - 1) / (double) (outH - 1) : inH / (double) outH;
+        double ws = outW > 1 ? (inW - 1) / (double) (outW - 1) : inW / (double) outW;
+        float[] out = new float[outH * outW * 3];
+        int p = 0;
+        for (int r = 0; r < outH; r++) {
+            double sr = hs * r;
+            int r0 = (int) Math.floor(sr);
+            int r1 = Math.min(inH - 1, (int) Math.ceil(sr));
+            double fr = sr - r0;
+            for (int c = 0; c < outW; c++) {
+                double sc = ws * c;
+                int c0 = (int) Math.floor(sc);
+                int c1 = Math.min(inW - 1, (int) Math.ceil(sc));
+                double fc = sc - c0;
+                for (int ch = 0; ch < 3; ch++) {
+                    double tl = src.get(c0, r0, ch);
+                    double tr = src.get(c1, r0, ch);
+                    double bl = src.get(c0, r1, ch);
+                    double br = src.get(c1, r1, ch);
+                    double top = tl + (tr - tl) * fc;
+                    double bottom = bl + (br - bl) * fc;
+                    out[p++] = (float) (top + (bottom - top) * fr);
+                }
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void matchesFourTapReferenceExactlyUpAndDown() {
+        java.util.Random rnd = new java.util.Random(42);
+        int[][] shapes = {{28, 28, 224, 224}, {300, 200, 224, 224}, {5, 97, 13, 13}, {1, 1, 3, 3}, {64, 3, 1, 1}, {7, 9, 7, 9}};
+        for (int[] sh : shapes) {
+            byte[] rgb = new byte[3 * sh[0] * sh[1]];
+            rnd.nextBytes(rgb);
+            RgbImage img = new RgbImage(sh[1], sh[0], rgb);
+            float[] got = new float[3 * sh[2] * sh[3] + 5];
+            Resizer.resizeInto(img, sh[2], sh[3], got, 5);
+            float[] want = reference(img, sh[2], sh[3]);
+            // Arrays.mismatch compares float bits: -1 means bit-identical
+            assertThat(java.util.Arrays.mismatch(got, 5, got.length, want, 0, want.length))
+                    .as("first differing index for %s", java.util.Arrays.toString(sh)).isEqualTo(-1);
+        }
+    }
 }
