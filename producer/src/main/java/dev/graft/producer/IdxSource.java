@@ -1,18 +1,11 @@
 package dev.graft.producer;
 
 import dev.graft.common.contract.Split;
-import java.awt.image.BufferedImage;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.NoSuchElementException;
 import java.util.Objects;
-import javax.imageio.ImageIO;
-import javax.imageio.ImageWriter;
-import javax.imageio.stream.ImageOutputStream;
-import javax.imageio.stream.MemoryCacheImageOutputStream;
 
 /**
  * Images of an IDX file pair, each encoded as an 8-bit grayscale PNG (deterministic bytes, no
@@ -31,7 +24,7 @@ public final class IdxSource implements ImageSource {
     private final String idPrefix;
     private final List<String> classNames;
     private final Split split;
-    private final ImageWriter png;
+    private final GrayPng png;
     private final String description;
     private long consumed;
 
@@ -45,12 +38,7 @@ public final class IdxSource implements ImageSource {
                     + classNames.size() + " class names were given");
         }
         this.cursor = reader.images(b.offset, b.limit);
-        var writers = ImageIO.getImageWritersByFormatName("png");
-        if (!writers.hasNext()) {
-            cursor.close();
-            throw new IllegalStateException("no PNG writer in this JVM");
-        }
-        this.png = writers.next();
+        this.png = new GrayPng();
         this.description = reader + " as " + idPrefix + "/<index>, offset " + b.offset
                 + (b.limit < 0 ? "" : ", limit " + b.limit) + (split == null ? "" : ", split " + split.wire());
     }
@@ -165,18 +153,7 @@ public final class IdxSource implements ImageSource {
     }
 
     private byte[] encodePng(byte[] pixels) {
-        BufferedImage img = new BufferedImage(reader.cols(), reader.rows(), BufferedImage.TYPE_BYTE_GRAY);
-        img.getRaster().setDataElements(0, 0, reader.cols(), reader.rows(), pixels);
-        ByteArrayOutputStream out = new ByteArrayOutputStream(1024);
-        try (ImageOutputStream ios = new MemoryCacheImageOutputStream(out)) {
-            png.setOutput(ios);
-            png.write(img);
-        } catch (IOException e) {
-            throw new UncheckedIOException("PNG encoding failed", e);
-        } finally {
-            png.reset();
-        }
-        return out.toByteArray();
+        return png.encode(reader.cols(), reader.rows(), pixels);
     }
 
     @Override
@@ -187,6 +164,6 @@ public final class IdxSource implements ImageSource {
     @Override
     public void close() {
         cursor.close();
-        png.dispose();
+        png.close();
     }
 }

@@ -141,6 +141,14 @@ class IdxReaderTest {
         assertThat(rgb.width()).isEqualTo(28);
         assertThat(rgb.get(5, 1, 0)).isEqualTo((10 * 7 + 28 + 5) & 0xff);
         assertThat(rgb.get(5, 1, 2)).isEqualTo(rgb.get(5, 1, 0));
+        // every pixel round-trips through the PNG encoder (checked with ImageIO's reader directly too)
+        java.awt.image.BufferedImage back = javax.imageio.ImageIO.read(new java.io.ByteArrayInputStream(got.get(3).bytes()));
+        assertThat(back.getType()).isEqualTo(java.awt.image.BufferedImage.TYPE_BYTE_GRAY);
+        for (int y = 0; y < 28; y++) {
+            for (int x = 0; x < 28; x++) {
+                assertThat(back.getRaster().getSample(x, y, 0)).isEqualTo((13 * 7 + y * 28 + x) & 0xff);
+            }
+        }
 
         // numeric labels without names, fixed split
         try (IdxSource s = IdxSource.builder(im, lb).split(Split.TEST).limit(2).build()) {
