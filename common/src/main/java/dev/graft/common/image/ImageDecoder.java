@@ -1,0 +1,153 @@
+package dev.graft.common.image;
+
+import dev.graft.common.image.ImageRejectedException.Reason;
+import java.awt.color.ColorSpace;
+import java.awt.image.BufferedImage;
+import java.awt.image.ColorModel;
+import java.awt.image.IndexColorModel;
+import java.awt.image.Raster;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import javax.imageio.IIOException;
+
+/**
+ * Decodes untrusted encoded images (anything the JVM's ImageIO reads: PNG, JPEG, GIF, BMP, ...;
+ * first frame only) to 8-bit RGB, after {@link ImageGuard} has accepted the header.
+ *
+ * <p>Conversions, all deterministic:
+ * <ul>
+ *   <li>Grayscale (with or without alpha, 1..16 bit) is replicated to R=G=B using the raw sample values
+ *       (as PIL and browsers do), not through Java's linear-gray colour space.</li>
+ *   <li>Alpha is composited over <b>white</b>: {@code c' = c*a + 255*(1-a)}, so transparent pixels become
+ *       white (the usual background of product photos and what a page shows by default).</li>
+ *   <li>16-bit samples are scaled to 8 bit with rounding ({@code round(v*255/65535)}).</li>
+ *   <li>Palette and other colour models go through {@link BufferedImage#getRGB}, i.e. are converted to sRGB.</li>
+ *   <li>EXIF orientation is not applied (ImageIO ignores it).</li>
+ *   <li>CMYK JPEGs: Java 17's reader decodes them (4-channel CMYK colour space) and they go through
+ *       {@code getRGB}'s naive CMYK&rarr;RGB, so they decode but colours may be off (no ICC, Adobe inversion
+ *       not guaranteed). JPEGs the reader refuses ("Unsupported Image Type", e.g. some YCCK variants)
+ *       are rejected as {@link Reason#UNSUPPORTED_FORMAT}.</li>
+ *   <li>Truncated data is {@link Reason#CORRUPT}, including a JPEG ImageIO would decode partially
+ *       with a "premature end" warning.</li>
+ * </ul>
+ * Thread-safe: each call uses its own reader.
+ */
+public final class ImageDecoder {
+    private final ImageGuard guard;
+
+    public ImageDecoder() {
+        this(new ImageGuard());
+    }
+
+    public ImageDecoder(ImageGuard guard) {
+        this.guard = guard;
+    }
+
+    public ImageGuard guard() {
+        return guard;
+    }
+
+    /**
+     * @throws ImageRejectedException if the guard refuses the image or it cannot be decoded
+     */
+    public RgbImage decode(byte[] bytes) {
+        try (ImageGuard.Opened o = guard.open(bytes)) {
+            String format = o.info().format();
+            List<String> warnings = new ArrayList<>();
+            o.reader.addIIOReadWarningListener((src, warning) -> warnings.add(warning));
+            BufferedImage img;
+            try {
+                img = o.reader.read(0);
+            } catch (IIOException e) {
+                String msg = String.valueOf(e.getMessage());
+                if (msg.contains("Unsupported Image Type") || msg.contains("Unsupported Color Conversion")) {
+                    throw new ImageRejectedException(Reason.UNSUPPORTED_FORMAT, format
+                            + " colour model not supported by ImageIO (CMYK/YCCK JPEG?): " + msg, e);
+                }
+                throw new ImageRejectedException(Reason.CORRUPT, "cannot decode " + format + ": " + describe(e), e);
+            } catch (IOException | RuntimeException e) {
+                throw new ImageRejectedException(Reason.CORRUPT, "cannot decode " + format + ": " + describe(e), e);
+            }
+            for (String w : warnings) {
+                String lw = w.toLowerCase(Locale.ROOT);
+                if (lw.contains("truncated") || lw.contains("premature end") || lw.contains("missing eoi")) {
+                    throw new ImageRejectedException(Reason.CORRUPT, format + " is truncated: " + w);
+                }
+            }
+            if (img == null || img.getWidth() != o.info().width() || img.getHeight() != o.info().height()) {
+                throw new ImageRejectedException(Reason.CORRUPT, format + " decoded size differs from its header");
+            }
+            return toRgb(img);
+        }
+    }
+
+    private static String describe(Throwable e) {
+        StringBuilder sb = new StringBuilder(String.valueOf(e.getMessage()));
+        for (Throwable c = e.getCause(); c != null && c != c.getCause(); c = c.getCause()) {
+            sb.append(" <- ").append(c.getClass().getSimpleName()).append(": ").append(c.getMessage());
+        }
+        return sb.toString();
+    }
+
+    /** Converts any BufferedImage to interleaved 8-bit RGB as documented on the class. */
+    public static RgbImage toRgb(BufferedImage img) {
+        int w = img.getWidth();
+        int h = img.getHeight();
+        byte[] out = new byte[3 * w * h];
+        ColorModel cm = img.getColorModel();
+        if (!(cm instanceof IndexColorModel) && cm.getColorSpace().getType() == ColorSpace.TYPE_GRAY
+                && cm.getNumColorComponents() == 1) {
+            grayToRgb(img.getRaster(), cm, out);
+        } else {
+            int[] row = new int[w];
+            int p = 0;
+            for (int y = 0; y < h; y++) {
+                img.getRGB(0, y, w, 1, row, 0, w);
+                for (int x = 0; x < w; x++) {
+                    int argb = row[x];
+                    int a = argb >>> 24;
+                    out[p++] = (byte) over(argb >> 16 & 0xff, a);
+                    out[p++] = (byte) over(argb >> 8 & 0xff, a);
+                    out[p++] = (byte) over(argb & 0xff, a);
+                }
+            }
+        }
+        return new RgbImage(w, h, out);
+    }
+
+    /** Non-premultiplied 8-bit channel over white. */
+    private static int over(int c, int a) {
+        return a == 255 ? c : (c * a + 255 * (255 - a) + 127) / 255;
+    }
+
+    private static void grayToRgb(Raster r, ColorModel cm, byte[] out) {
+        int w = r.getWidth();
+        int h = r.getHeight();
+        double gMax = (1 << cm.getComponentSize(0)) - 1;
+        boolean alpha = cm.hasAlpha() && r.getNumBands() > 1;
+        double aMax = alpha ? (1 << cm.getComponentSize(1)) - 1 : 1;
+        boolean premultiplied = cm.isAlphaPremultiplied();
+        int[] g = new int[w];
+        int[] a = alpha ? new int[w] : null;
+        int p = 0;
+        for (int y = 0; y < h; y++) {
+            r.getSamples(r.getMinX(), r.getMinY() + y, w, 1, 0, g);
+            if (alpha) {
+                r.getSamples(r.getMinX(), r.getMinY() + y, w, 1, 1, a);
+            }
+            for (int x = 0; x < w; x++) {
+                double v = g[x] * 255.0 / gMax;
+                if (alpha) {
+                    double af = a[x] / aMax;
+                    v = (premultiplied ? v : v * af) + 255.0 * (1 - af);
+                }
+                byte b = (byte) Math.max(0, Math.min(255, (int) Math.round(v)));
+                out[p++] = b;
+                out[p++] = b;
+                out[p++] = b;
+            }
+        }
+    }
+}
