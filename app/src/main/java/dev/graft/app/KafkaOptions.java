@@ -1,6 +1,10 @@
 package dev.graft.app;
 
 import dev.graft.common.contract.Topics;
+import dev.graft.common.kafka.KafkaSettings;
+import dev.graft.common.kafka.TopicAdmin;
+import java.time.Duration;
+import org.apache.kafka.clients.admin.Admin;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import picocli.CommandLine.Option;
@@ -20,6 +24,24 @@ public final class KafkaOptions {
     @Option(names = {"-k", "--kafka"}, paramLabel = "KEY=VALUE", mapFallbackValue = "",
             description = "Kafka client setting passed through to every client, e.g. -k security.protocol=SASL_SSL.")
     Map<String, String> kafka = new LinkedHashMap<>();
+
+    @Option(names = "--partitions", defaultValue = "2",
+            description = "Partitions of topics Graft creates when they are missing (default: ${DEFAULT-VALUE}).")
+    int partitions;
+
+    public KafkaSettings settings() {
+        return KafkaSettings.of(bootstrapServers, kafka);
+    }
+
+    /** Fails within seconds when no broker answers; creates missing Graft topics. */
+    public KafkaSettings connect() {
+        KafkaSettings s = settings();
+        s.requireReachable(Duration.ofSeconds(5));
+        try (Admin admin = s.admin()) {
+            TopicAdmin.ensureTopics(admin, topics(), partitions);
+        }
+        return s;
+    }
 
     public Topics topics() {
         return Topics.withPrefix(topicPrefix);

@@ -2,6 +2,7 @@ package dev.graft.featureworker;
 
 import dev.graft.common.contract.DeadLetterHeaders;
 import dev.graft.common.contract.FeatureBatchCodec;
+import dev.graft.common.contract.FeatureHeaders;
 import dev.graft.common.contract.FeatureRow;
 import dev.graft.featureworker.internal.BatchFeaturizer;
 import java.nio.charset.StandardCharsets;
@@ -158,8 +159,10 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
             byTask.computeIfAbsent(row.task(), t -> new ArrayList<>()).add(row);
         }
         for (Map.Entry<String, List<FeatureRow>> e : byTask.entrySet()) {
-            p.send(new ProducerRecord<>(options.topics().features(), e.getKey().getBytes(StandardCharsets.UTF_8),
-                    codec.encode(e.getValue())));
+            ProducerRecord<byte[], byte[]> rec = new ProducerRecord<>(options.topics().features(),
+                    e.getKey().getBytes(StandardCharsets.UTF_8), codec.encode(e.getValue()));
+            FeatureHeaders.putBaseRef(rec.headers(), featurizer.baseRef());
+            p.send(rec);
         }
         for (BatchFeaturizer.Rejection rej : result.rejections()) {
             p.send(deadLetter(rej));

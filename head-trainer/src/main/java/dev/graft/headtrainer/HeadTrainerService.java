@@ -1,6 +1,9 @@
 package dev.graft.headtrainer;
 
+import dev.graft.common.contract.BaseRef;
 import dev.graft.common.contract.FeatureBatchCodec;
+import dev.graft.common.contract.FeatureHeaders;
+import dev.graft.common.contract.Split;
 import dev.graft.common.contract.FeatureRow;
 import dev.graft.common.contract.ModelUpdateEvent;
 import dev.graft.common.kafka.KafkaSettings;
@@ -50,6 +53,8 @@ public final class HeadTrainerService implements Runnable, AutoCloseable {
     private volatile boolean started;
     private volatile Consumer<byte[], byte[]> consumer;
     private volatile VectorStore store;
+    /** The base the task trains on (from the latest version, or the first feature batch's header). */
+    private BaseRef baseRef;
 
     public HeadTrainerService(HeadTrainerOptions options, KafkaSettings kafka, Clock clock) {
         this.options = options;
@@ -90,11 +95,11 @@ public final class HeadTrainerService implements Runnable, AutoCloseable {
             c.seekToBeginning(parts);
             TrainingPolicy policy = new TrainingPolicy(options.policy(), clock);
             boolean caughtUp = trainedUpTo.isEmpty();
-            ModelUpdateEvent.BaseRefHolder baseRef = new ModelUpdateEvent.BaseRefHolder(latest.map(ModelUpdateEvent::base).orElse(null));
+            baseRef = latest.map(ModelUpdateEvent::base).orElse(null);
 
             while (running) {
                 for (ConsumerRecord<byte[], byte[]> r : c.poll(POLL)) {
-                    baseId = accept(codec, r, baseId, baseRef);
+                    baseId = accept(codec, r, baseId);
                 }
                 if (!caughtUp && positionsReached(c, trainedUpTo)) {
                     caughtUp = true;
@@ -105,14 +110,14 @@ public final class HeadTrainerService implements Runnable, AutoCloseable {
                 if (!caughtUp || store == null) {
                     continue;
                 }
-                TrainingPolicy.Decision d = policy.check(store.trainChanges(), store.labels().size(), store.size(dev.graft.common.contract.Split.TRAIN));
+                TrainingPolicy.Decision d = policy.check(store.trainChanges(), store.labels().size(), store.size(Split.TRAIN));
                 if (!d.train()) {
                     continue;
                 }
                 long seen = store.trainChanges();
                 log.info("training task {} version {}: {}", options.task(), nextVersion, d.reason());
                 try {
-                    ModelUpdateEvent published = trainAndPublish(p, registry, nextVersion, parent, baseRef.get(), positions(c));
+                    ModelUpdateEvent published = trainAndPublish(p, registry, nextVersion, parent, baseRef, positions(c));
                     parent = Optional.of(TrainedHead.fromBytes(registry.fetch(published.artifact())));
                     nextVersion++;
                     policy.trained(seen);
@@ -142,11 +147,11 @@ public final class HeadTrainerService implements Runnable, AutoCloseable {
         }
     }
 
-    private String accept(FeatureBatchCodec codec, ConsumerRecord<byte[], byte[]> r, String baseId,
-                          ModelUpdateEvent.BaseRefHolder baseRef) {
+    private String accept(FeatureBatchCodec codec, ConsumerRecord<byte[], byte[]> r, String baseId) {
         List<FeatureRow> rows;
         try {
             rows = codec.decode(r.value());
+            FeatureHeaders.baseRef(r.headers()); // validates the header early
         } catch (RuntimeException e) {
             log.warn("skipping unreadable feature batch at {}-{}@{}: {}", r.topic(), r.partition(), r.offset(), e.getMessage());
             return baseId;
@@ -162,6 +167,15 @@ public final class HeadTrainerService implements Runnable, AutoCloseable {
             if (!baseId.equals(row.baseId())) {
                 continue;
             }
+            if (baseRef == null || !baseRef.id().equals(baseId)) {
+                Optional<BaseRef> declared = FeatureHeaders.baseRef(r.headers()).filter(b -> b.id().equals(row.baseId()));
+                if (declared.isEmpty()) {
+                    log.warn("skipping feature batch at {}-{}@{}: no {} header for base {}", r.topic(), r.partition(),
+                            r.offset(), FeatureHeaders.BASE_REF, row.baseId());
+                    return baseId;
+                }
+                baseRef = declared.get();
+            }
             if (store == null) {
                 store = new VectorStore(options.task(), baseId, row.vector().length);
             }
@@ -171,11 +185,11 @@ public final class HeadTrainerService implements Runnable, AutoCloseable {
     }
 
     private ModelUpdateEvent trainAndPublish(Producer<byte[], byte[]> p, ModelRegistry registry, int version,
-                                             Optional<TrainedHead> parent, dev.graft.common.contract.BaseRef base,
+                                             Optional<TrainedHead> parent, BaseRef base,
                                              Map<Integer, Long> offsets) {
         TrainedHead head = trainer.train(options.head(), store, parent);
         VectorStore.SplitData validation = store.validation();
-        ModelUpdateEvent.Metrics metrics = Evaluator.evaluate(head, validation).toMetrics(store.size(dev.graft.common.contract.Split.TRAIN));
+        ModelUpdateEvent.Metrics metrics = Evaluator.evaluate(head, validation).toMetrics(store.size(Split.TRAIN));
         Map<String, Object> hyper = new HashMap<>(options.head().toMap());
         ModelUpdateEvent draft = new ModelUpdateEvent(ModelUpdateEvent.VERSION_PUBLISHED, options.task(), version,
                 clock.instant(), base, head.labels(), metrics,

@@ -4,7 +4,7 @@ import dev.graft.common.base.BaseNetwork;
 import dev.graft.common.contract.FeatureRow;
 import dev.graft.common.contract.ImageHeaders;
 import dev.graft.common.contract.Split;
-import dev.graft.common.image.DecodedImage;
+import dev.graft.common.image.RgbImage;
 import dev.graft.common.image.ImageDecoder;
 import dev.graft.common.image.ImageRejectedException;
 import dev.graft.common.image.Resizer;
@@ -34,6 +34,10 @@ public final class BatchFeaturizer {
         this.decoder = decoder;
     }
 
+    public dev.graft.common.contract.BaseRef baseRef() {
+        return base.ref();
+    }
+
     public record Rejection(ConsumerRecord<byte[], byte[]> record, String stage, Exception error) {}
 
     public record Result(List<FeatureRow> rows, List<Rejection> rejections) {}
@@ -55,8 +59,8 @@ public final class BatchFeaturizer {
                 continue;
             }
             try {
-                DecodedImage img = decoder.decode(r.value());
-                Resizer.resize(img, size, buffer, ok.size() * pixels);
+                RgbImage img = decoder.decode(r.value());
+                Resizer.resizeInto(img, size, buffer, ok.size() * pixels);
             } catch (ImageRejectedException e) {
                 rejections.add(new Rejection(r, "decode", e));
                 continue;
