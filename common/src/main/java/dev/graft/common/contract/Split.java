@@ -4,6 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Locale;
+import java.util.Objects;
 
 /** Data split of an image. Assigned once from a stable hash of the image id, so an image never moves. */
 public enum Split {
@@ -27,7 +28,9 @@ public enum Split {
      * mapped to [0,100) decides, so adding images never moves an existing one between splits.
      */
     public static Split assign(String imageId, double validationPercent, double testPercent) {
-        if (validationPercent < 0 || testPercent < 0 || validationPercent + testPercent >= 100) {
+        Objects.requireNonNull(imageId, "imageId");
+        // Written so that NaN fails too.
+        if (!(validationPercent >= 0 && testPercent >= 0 && validationPercent + testPercent < 100)) {
             throw new IllegalArgumentException("validation% + test% must be in [0,100): "
                     + validationPercent + " + " + testPercent);
         }
