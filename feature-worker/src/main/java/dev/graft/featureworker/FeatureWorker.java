@@ -1,9 +1,12 @@
 package dev.graft.featureworker;
 
+import dev.graft.common.base.BaseNetwork;
 import dev.graft.common.contract.DeadLetterHeaders;
 import dev.graft.common.contract.FeatureBatchCodec;
 import dev.graft.common.contract.FeatureHeaders;
 import dev.graft.common.contract.FeatureRow;
+import dev.graft.common.image.ImageDecoder;
+import dev.graft.common.kafka.KafkaSettings;
 import dev.graft.featureworker.internal.BatchFeaturizer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -54,13 +57,13 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
     private final Supplier<Consumer<byte[], byte[]>> consumerFactory;
     private final Supplier<Producer<byte[], byte[]>> producerFactory;
     private final BatchFeaturizer featurizer;
-    private final FeatureBatchCodec codec;
 
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final AtomicLong featurized = new AtomicLong();
     private final AtomicLong deadLettered = new AtomicLong();
     private final AtomicLong batches = new AtomicLong();
     private volatile boolean running = true;
+    private volatile boolean started;
     private volatile Consumer<byte[], byte[]> consumer;
 
     /** Records consumed but not yet committed, in arrival order. Owned by the poll thread. */
@@ -68,13 +71,19 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
     private long oldestPendingNanos;
 
     public FeatureWorker(FeatureWorkerOptions options, Supplier<Consumer<byte[], byte[]>> consumerFactory,
-                         Supplier<Producer<byte[], byte[]>> producerFactory, BatchFeaturizer featurizer,
-                         FeatureBatchCodec codec) {
+                         Supplier<Producer<byte[], byte[]>> producerFactory, BatchFeaturizer featurizer) {
         this.options = options;
         this.consumerFactory = consumerFactory;
         this.producerFactory = producerFactory;
         this.featurizer = featurizer;
-        this.codec = codec;
+    }
+
+    /** A worker on a Kafka cluster: group consumer polling at most one batch, transactional producer. */
+    public static FeatureWorker create(FeatureWorkerOptions options, KafkaSettings kafka, BaseNetwork base) {
+        KafkaSettings k = kafka.with("max.poll.records", String.valueOf(options.batchSize()));
+        return new FeatureWorker(options, () -> k.consumer(options.groupId()),
+                () -> k.transactionalProducer(options.transactionalId()),
+                new BatchFeaturizer(base, new ImageDecoder()));
     }
 
     public long featurizedCount() {
@@ -91,15 +100,18 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
 
     @Override
     public void run() {
+        started = true;
         MDC.put("worker", options.workerId());
-        try (Consumer<byte[], byte[]> c = consumerFactory.get(); Producer<byte[], byte[]> p = producerFactory.get()) {
+        try (FeatureBatchCodec codec = new FeatureBatchCodec();
+             Consumer<byte[], byte[]> c = consumerFactory.get();
+             Producer<byte[], byte[]> p = producerFactory.get()) {
             consumer = c;
-            p.initTransactions();
+            // the producer factory returns a producer after initTransactions(), which fenced any predecessor
             c.subscribe(List.of(options.topics().images()), new DropRevoked());
             log.info("feature worker {} consuming {} (group {})", options.workerId(), options.topics().images(), options.groupId());
             while (running) {
                 try {
-                    pollOnce(c, p);
+                    pollOnce(c, p, codec);
                 } catch (WakeupException e) {
                     if (running) {
                         throw e;
@@ -123,7 +135,7 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
         }
     }
 
-    private void pollOnce(Consumer<byte[], byte[]> c, Producer<byte[], byte[]> p) {
+    private void pollOnce(Consumer<byte[], byte[]> c, Producer<byte[], byte[]> p, FeatureBatchCodec codec) {
         int room = options.batchSize() - pending.size();
         for (ConsumerRecord<byte[], byte[]> r : c.poll(POLL)) {
             if (pending.isEmpty()) {
@@ -139,7 +151,7 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
             while (!pending.isEmpty() && running) {
                 int n = Math.min(options.batchSize(), pending.size());
                 List<ConsumerRecord<byte[], byte[]>> batch = new ArrayList<>(pending.subList(0, n));
-                processInTransaction(c, p, batch);
+                processInTransaction(c, p, codec, batch);
                 pending.subList(0, n).clear();
                 if (pending.size() < options.batchSize()) {
                     break;
@@ -149,7 +161,7 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
         }
     }
 
-    private void processInTransaction(Consumer<byte[], byte[]> c, Producer<byte[], byte[]> p,
+    private void processInTransaction(Consumer<byte[], byte[]> c, Producer<byte[], byte[]> p, FeatureBatchCodec codec,
                                       List<ConsumerRecord<byte[], byte[]>> batch) {
         BatchFeaturizer.Result result = featurizer.featurize(batch);
         p.beginTransaction();
@@ -249,6 +261,9 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
         Consumer<byte[], byte[]> c = consumer;
         if (c != null) {
             c.wakeup();
+        }
+        if (!started) {
+            return;
         }
         try {
             if (!stopped.await(options.shutdownTimeout().toMillis(), TimeUnit.MILLISECONDS)) {

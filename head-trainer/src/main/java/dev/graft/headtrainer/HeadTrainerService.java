@@ -81,7 +81,7 @@ public final class HeadTrainerService implements Runnable, AutoCloseable {
              Consumer<byte[], byte[]> c = kafka.consumer(null);
              Producer<byte[], byte[]> p = kafka.transactionalProducer(options.transactionalId())) {
             consumer = c;
-            p.initTransactions(); // fences a previous trainer of this task, aborting its open transaction
+            // transactionalProducer() has called initTransactions(): a previous trainer of this task is fenced.
             Optional<ModelUpdateEvent> latest = registry.latest(options.task());
             int nextVersion = latest.map(e -> e.version() + 1).orElse(1);
             Optional<TrainedHead> parent = latest.map(e -> TrainedHead.fromBytes(registry.fetch(e.artifact())));

@@ -1,0 +1,53 @@
+package dev.graft.app;
+
+import dev.graft.common.base.BaseNetwork;
+import dev.graft.common.kafka.KafkaSettings;
+import dev.graft.featureworker.FeatureWorker;
+import dev.graft.featureworker.FeatureWorkerOptions;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+@Command(name = "feature-worker", mixinStandardHelpOptions = true,
+        description = "Run the frozen base on images from the images topic and publish Arrow batches of feature vectors, exactly once. Stops on SIGTERM/Ctrl-C.")
+final class FeatureWorkerCommand implements Callable<Integer> {
+
+    @Mixin
+    KafkaOptions kafka;
+
+    @Mixin
+    BaseOptions base;
+
+    @Option(names = "--group", description = "Consumer group (default: graft-features-<base id>, so each base featurizes every image once).")
+    String group;
+
+    @Option(names = "--worker-id", description = "Stable id of this worker; a restarted worker with the same id aborts its predecessor's open transaction at once (default: random).")
+    String workerId;
+
+    @Option(names = "--batch-size", defaultValue = "16", description = "Images per forward pass and per transaction (default: ${DEFAULT-VALUE}).")
+    int batchSize;
+
+    @Override
+    public Integer call() {
+        KafkaSettings settings = kafka.connect();
+        try (BaseNetwork network = base.load()) {
+            FeatureWorkerOptions options = FeatureWorkerOptions.defaults(kafka.topics(),
+                            group != null ? group : defaultGroup(network.ref().id()),
+                            workerId != null ? workerId : "fw-" + UUID.randomUUID().toString().substring(0, 8))
+                    .withBatchSize(batchSize);
+            FeatureWorker worker = FeatureWorker.create(options, settings, network);
+            Runtime.getRuntime().addShutdownHook(new Thread(worker::close, "graft-feature-worker-shutdown"));
+            System.err.printf("graft feature-worker %s: base %s (%s, cut %s, %dpx, %d-d), group %s%n", options.workerId(),
+                    network.ref().id(), network.ref().spec(), network.ref().cut(), network.ref().inputSize(),
+                    network.ref().featureDim(), options.groupId());
+            worker.run();
+        }
+        return 0;
+    }
+
+    static String defaultGroup(String baseId) {
+        return "graft-features-" + baseId;
+    }
+

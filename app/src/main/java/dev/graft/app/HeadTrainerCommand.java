@@ -1,0 +1,96 @@
+package dev.graft.app;
+
+import dev.graft.common.kafka.KafkaSettings;
+import dev.graft.headtrainer.HeadConfig;
+import dev.graft.headtrainer.HeadTrainerOptions;
+import dev.graft.headtrainer.HeadTrainerService;
+import dev.graft.headtrainer.TrainingPolicy;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+@Command(name = "head-trainer", mixinStandardHelpOptions = true,
+        description = "Train a classifier head for one task on the cached feature vectors and publish versions. Stops on SIGTERM/Ctrl-C.")
+final class HeadTrainerCommand implements Callable<Integer> {
+
+    @Mixin
+    KafkaOptions kafka;
+
+    @Mixin
+    HeadOptions head;
+
+    @Option(names = "--task", required = true, description = "Task to train.")
+    String task;
+
+    @Option(names = "--base-id", description = "Train on features of this base only (default: the base of the task's latest version, else the first seen).")
+    String baseId;
+
+    @Override
+    public Integer call() {
+        KafkaSettings settings = kafka.connect();
+        HeadTrainerOptions options = head.apply(HeadTrainerOptions.defaults(kafka.topics(), task));
+        if (baseId != null) {
+            options = new HeadTrainerOptions(options.topics(), task, baseId, options.head(), options.policy(), options.retryBackoff());
+        }
+        HeadTrainerService service = new HeadTrainerService(options, settings, Clock.systemUTC());
+        service.onPublished(e -> System.out.printf("version %d of %s published: validation accuracy %.4f (%d images), trained on %d%n",
+                e.version(), e.task(), e.metrics().validationAccuracy(), e.metrics().validationCount(), e.metrics().trainCount()));
+        Runtime.getRuntime().addShutdownHook(new Thread(service::close, "graft-head-trainer-shutdown"));
+        service.run();
+        return 0;
+    }
+
+    /** Head and training-trigger settings, shared with the demo. */
+    static final class HeadOptions {
+        @Option(names = "--min-new", defaultValue = "200", description = "Train when this many new labelled train vectors arrived (default: ${DEFAULT-VALUE}).")
+        int minNew;
+
+        @Option(names = "--max-wait", defaultValue = "60s", description = "... or when some arrived and waited this long, e.g. 30s, 2m (default: ${DEFAULT-VALUE}).")
+        String maxWait;
+
+        @Option(names = "--hidden", description = "Hidden units of the head; 0 = softmax regression (default: the head's default).")
+        Integer hidden;
+
+        @Option(names = "--epochs", description = "Epochs per training (default: the head's default).")
+        Integer epochs;
+
+        @Option(names = "--learning-rate", description = "Adam learning rate (default: the head's default).")
+        Double learningRate;
+
+        HeadTrainerOptions apply(HeadTrainerOptions o) {
+            HeadConfig c = o.head();
+            if (hidden != null) {
+                c = c.withHiddenUnits(hidden);
+            }
+            if (epochs != null) {
+                c = c.withEpochs(epochs);
+            }
+            if (learningRate != null) {
+                c = c.withLearningRate(learningRate);
+            }
+            TrainingPolicy.Settings d = o.policy();
+            return o.withHead(c).withPolicy(new TrainingPolicy.Settings(minNew, parseDuration(maxWait), d.minLabels(), d.minTrainCount()));
+        }
+
+        static Duration parseDuration(String s) {
+            String t = s.trim().toLowerCase(java.util.Locale.ROOT);
+            try {
+                if (t.endsWith("ms")) {
+                    return Duration.ofMillis(Long.parseLong(t.substring(0, t.length() - 2)));
+                }
+                if (t.endsWith("s")) {
+                    return Duration.ofSeconds(Long.parseLong(t.substring(0, t.length() - 1)));
+                }
+                if (t.endsWith("m")) {
+                    return Duration.ofMinutes(Long.parseLong(t.substring(0, t.length() - 1)));
+                }
+                return Duration.ofSeconds(Long.parseLong(t));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("not a duration: '" + s + "' (use e.g. 500ms, 30s, 2m)");
+            }
+        }
+    }
+}

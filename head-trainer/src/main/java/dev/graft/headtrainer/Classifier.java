@@ -1,0 +1,98 @@
+package dev.graft.headtrainer;
+
+import dev.graft.common.base.BaseNetwork;
+import dev.graft.common.base.BaseNetworks;
+import dev.graft.common.contract.ModelUpdateEvent;
+import dev.graft.common.image.ImageDecoder;
+import dev.graft.common.image.Resizer;
+import dev.graft.common.model.ModelRegistry;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * A published classifier version, loaded whole: the base it was trained on (loaded from its spec and
+ * checked against the version's base id) and the head (fetched from Kafka, sha256 verified).
+ * Not thread-safe: the base network is not.
+ */
+public final class Classifier implements AutoCloseable {
+    private final ModelUpdateEvent version;
+    private final BaseNetwork base;
+    private final TrainedHead head;
+    private final ImageDecoder decoder = new ImageDecoder();
+
+    public record Scored(String label, double probability) {}
+
+    /** The answer for one image, naming the version that produced it. */
+    public record Prediction(String task, int version, List<Scored> ranked) {
+        public Scored top() {
+            return ranked.get(0);
+        }
+    }
+
+    public Classifier(ModelUpdateEvent version, BaseNetwork base, TrainedHead head) {
+        if (!base.ref().id().equals(version.base().id())) {
+            throw new IllegalStateException("base mismatch: version " + version.version() + " of " + version.task()
+                    + " was trained on base " + version.base().id() + " but " + version.base().spec() + " loaded as "
+                    + base.ref().id() + " (different weights, cut, size or preprocessing)");
+        }
+        this.version = version;
+        this.base = base;
+        this.head = head;
+    }
+
+    /** Loads a version: fetches and verifies the head artifact, loads the base from the version's spec. */
+    public static Classifier load(ModelRegistry registry, ModelUpdateEvent version, Path modelCache) {
+        TrainedHead head = TrainedHead.fromBytes(registry.fetch(version.artifact()));
+        BaseNetwork base = BaseNetworks.load(version.base().spec(), version.base().cut(), version.base().inputSize(), modelCache);
+        try {
+            return new Classifier(version, base, head);
+        } catch (RuntimeException e) {
+            base.close();
+            throw e;
+        }
+    }
+
+    public ModelUpdateEvent version() {
+        return version;
+    }
+
+    public TrainedHead head() {
+        return head;
+    }
+
+    /** Classifies encoded images (PNG, JPEG, ...); a bad image throws ImageRejectedException. */
+    public List<Prediction> classify(List<byte[]> images) {
+        int size = base.ref().inputSize();
+        int per = Resizer.floatsPerImage(size);
+        float[] buf = new float[images.size() * per];
+        for (int i = 0; i < images.size(); i++) {
+            Resizer.resizeInto(decoder.decode(images.get(i)), size, buf, i * per);
+        }
+        INDArray features = base.extract(Nd4j.create(buf, new long[] {images.size(), size, size, 3}, 'c'));
+        return predictFeatures(features);
+    }
+
+    /** Classifies feature vectors of this version's base. */
+    public List<Prediction> predictFeatures(INDArray features) {
+        float[][] probs = head.predict(features).toFloatMatrix();
+        List<Prediction> out = new ArrayList<>(probs.length);
+        for (float[] p : probs) {
+            List<Scored> ranked = new ArrayList<>(p.length);
+            for (int k = 0; k < p.length; k++) {
+                ranked.add(new Scored(head.labels().get(k), p[k]));
+            }
+            ranked.sort(Comparator.comparingDouble(Scored::probability).reversed());
+            out.add(new Prediction(version.task(), version.version(), ranked));
+        }
+        return out;
+    }
+
+    @Override
+    public void close() {
+        base.close();
+    }
+}
