@@ -16,6 +16,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.INDArrayIndex;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
@@ -99,12 +100,15 @@ public final class HeadTrainer {
         long t0 = System.nanoTime();
         for (int epoch = 0; epoch < config.epochs(); epoch++) {
             shuffle(perm, order);
+            // one gather per epoch, then minibatches are contiguous row ranges (views, no copies)
+            INDArray xs = input.getRows(perm);
+            INDArray ys = oneHot.getRows(perm);
             double lossSum = 0;
             int batches = 0;
             for (int start = 0; start < n; start += config.batchSize()) {
                 int end = Math.min(n, start + config.batchSize());
-                int[] idx = java.util.Arrays.copyOfRange(perm, start, end);
-                net.fit(new DataSet(input.getRows(idx), oneHot.getRows(idx)));
+                INDArrayIndex rows = NDArrayIndex.interval(start, end);
+                net.fit(new DataSet(xs.get(rows, NDArrayIndex.all()), ys.get(rows, NDArrayIndex.all())));
                 lossSum += net.score();
                 batches++;
             }
