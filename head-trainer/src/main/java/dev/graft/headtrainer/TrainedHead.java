@@ -35,7 +35,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * <ul>
  *   <li>{@code model.zip}: the network as written by {@link ModelSerializer} (no updater state),
  *       loadable on its own with {@code ModelSerializer.restoreMultiLayerNetwork};</li>
- *   <li>{@code head.json}: format, task, base id, input dim, labels (output order), config, training info;</li>
+ *   <li>{@code head.json}: format, task, base id, input dim, labels (output order), config, training info
+ *       (without its wall time, which is not content: {@link TrainingInfo#trainMillis()} reads -1 after a round trip);</li>
  *   <li>{@code standardizer.bin} (only if standardising): int dim, then dim floats mean, dim floats
  *       scale, big-endian (binary so the floats round-trip exactly).</li>
  * </ul>
@@ -188,7 +189,12 @@ public final class TrainedHead {
         m.put("inputDim", inputDim);
         m.set("labels", Json.mapper().valueToTree(labels));
         m.set("config", Json.mapper().valueToTree(config));
-        m.set("info", info == null ? null : Json.mapper().valueToTree(info));
+        if (info != null) {
+            // wall time is not content: leave it out so identical trainings give identical bytes
+            ObjectNode i = Json.mapper().valueToTree(info);
+            i.remove("trainMillis");
+            m.set("info", i);
+        }
         return Json.toBytes(m);
     }
 
@@ -206,7 +212,12 @@ public final class TrainedHead {
             }
             List<String> labels = List.of(Json.mapper().treeToValue(m.get("labels"), String[].class));
             HeadConfig config = Json.mapper().treeToValue(m.get("config"), HeadConfig.class);
-            TrainingInfo info = m.hasNonNull("info") ? Json.mapper().treeToValue(m.get("info"), TrainingInfo.class) : null;
+            TrainingInfo info = null;
+            if (m.hasNonNull("info")) {
+                ObjectNode i = (ObjectNode) m.get("info");
+                i.put("trainMillis", -1L);
+                info = Json.mapper().treeToValue(i, TrainingInfo.class);
+            }
             Standardizer standardizer = null;
             byte[] s = entries.get(STANDARDIZER_ENTRY);
             if (s != null) {

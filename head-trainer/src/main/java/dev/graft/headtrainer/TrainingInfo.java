@@ -5,7 +5,7 @@ package dev.graft.headtrainer;
  *
  * @param trainCount train vectors used
  * @param epochs epochs run
- * @param trainMillis wall time of the fit loop
+ * @param trainMillis wall time of the fit loop; -1 for a head read back from bytes (not stored)
  * @param warmStarted whether the weights started from a previous head
  * @param parentLabelCount labels of the warm-start head (0 if none)
  * @param lastEpochLoss mean minibatch score (loss incl. L2) of the last epoch
@@ -14,6 +14,10 @@ public record TrainingInfo(int trainCount, int epochs, long trainMillis, boolean
                            double lastEpochLoss) {
 
     public double millisPerEpoch() {
-        return epochs == 0 ? 0 : (double) trainMillis / epochs;
+        return epochs == 0 || trainMillis < 0 ? Double.NaN : (double) trainMillis / epochs;
+    }
+
+    TrainingInfo withoutTime() {
+        return new TrainingInfo(trainCount, epochs, -1, warmStarted, parentLabelCount, lastEpochLoss);
     }
 }
