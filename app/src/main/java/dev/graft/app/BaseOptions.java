@@ -2,6 +2,7 @@ package dev.graft.app;
 
 import dev.graft.common.base.BaseNetwork;
 import dev.graft.common.base.BaseNetworks;
+import dev.graft.common.base.BaseSpec;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
 
@@ -26,6 +27,14 @@ public final class BaseOptions {
     @Option(names = "--model-cache", paramLabel = "DIR",
             description = "Where pretrained networks are cached (default: $GRAFT_HOME/models or ~/.graft/models).")
     Path modelCache;
+
+    /** Fails fast on a malformed or unknown spec, before anything is loaded or connected. */
+    public void validate() {
+        BaseSpec.parse(spec);
+        if (inputSize < 0) {
+            throw new IllegalArgumentException("--input-size must be positive, got " + inputSize);
+        }
+    }
 
     public BaseNetwork load() {
         return BaseNetworks.load(spec, cut, inputSize, cacheDir());

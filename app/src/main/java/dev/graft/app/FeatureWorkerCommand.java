@@ -31,6 +31,7 @@ final class FeatureWorkerCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        base.validate();
         KafkaSettings settings = kafka.connect();
         try (BaseNetwork network = base.load()) {
             FeatureWorkerOptions options = FeatureWorkerOptions.defaults(kafka.topics(),

@@ -30,11 +30,11 @@ final class HeadTrainerCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        KafkaSettings settings = kafka.connect();
         HeadTrainerOptions options = head.apply(HeadTrainerOptions.defaults(kafka.topics(), task));
         if (baseId != null) {
             options = new HeadTrainerOptions(options.topics(), task, baseId, options.head(), options.policy(), options.retryBackoff());
         }
+        KafkaSettings settings = kafka.connect();
         HeadTrainerService service = new HeadTrainerService(options, settings, Clock.systemUTC());
         service.onPublished(e -> System.out.printf("version %d of %s published: validation accuracy %.4f (%d images), trained on %d%n",
                 e.version(), e.task(), e.metrics().validationAccuracy(), e.metrics().validationCount(), e.metrics().trainCount()));

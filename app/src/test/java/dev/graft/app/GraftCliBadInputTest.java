@@ -1,0 +1,90 @@
+package dev.graft.app;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** Bad input gets one clear message and a non-zero exit code, fast, never a hang or a stack trace. */
+class GraftCliBadInputTest {
+
+    record Run(int code, String out, String err) {}
+
+    static Run run(String... args) {
+        CommandLine cl = GraftCli.commandLine();
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        cl.setOut(new PrintWriter(out));
+        cl.setErr(new PrintWriter(err));
+        int code = cl.execute(args);
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void unknownFlagIsAUsageError() {
+        Run r = run("produce", "--task", "t", "--no-such-flag");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("Unknown option: '--no-such-flag'");
+    }
+
+    @Test
+    void unknownCommandIsAUsageError() {
+        Run r = run("frobnicate");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("frobnicate");
+    }
+
+    @Test
+    void missingRequiredOptionNamesIt() {
+        Run r = run("classify", "x.png");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("--task");
+    }
+
+    @Test
+    void missingFileIsNamed(@TempDir Path dir) {
+        Path missing = dir.resolve("nope.png");
+        Run r = run("classify", "--task", "t", "--bootstrap-servers", "localhost:1", missing.toString());
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.err()).contains("nope.png").doesNotContain("at dev.graft");
+    }
+
+    @Test
+    void missingIdxDirectoryIsNamed(@TempDir Path dir) {
+        Run r = run("produce", "--task", "t", "--idx", dir.resolve("absent").toString());
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("no such directory").contains("absent");
+    }
+
+    @Test
+    @Timeout(60) // a hang guard, not a speed check: the command itself gives up after 5 s
+    void noBrokerFailsInsteadOfHanging() throws Exception {
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort(); // closed again: nothing listens there
+        }
+        Run r = run("models", "--task", "t", "--bootstrap-servers", "localhost:" + port);
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.err()).contains("no Kafka broker reachable at localhost:" + port);
+    }
+
+    @Test
+    void unknownBaseSpecListsWhatIsAccepted() {
+        Run r = run("feature-worker", "--base", "nosuch:model", "--bootstrap-servers", "localhost:1");
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.err()).contains("nosuch").contains("nsfwjs:");
+    }
+
+    @Test
+    void badDurationIsExplained() {
+        Run r = run("head-trainer", "--task", "t", "--max-wait", "soon", "--bootstrap-servers", "localhost:1");
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.err()).contains("not a duration: 'soon'");
+    }
+}
