@@ -79,8 +79,16 @@ public final class BaseNetworks {
             }
         }
         ComputationGraph cutGraph = cutGraph(full, c, keep);
-        CutGraphNetwork net = new CutGraphNetwork(cutGraph, src.preprocessing(), src.channelsLast(), size);
-        int dim = featureDim(cutGraph, c, size, src.channelsLast());
+        boolean channelsLast = src.channelsLast();
+        if (channelsLast && !"false".equals(System.getProperty("graft.base.nchw"))) {
+            ComputationGraph nchw = toNchw(cutGraph);
+            if (nchw != null) {
+                cutGraph = nchw;
+                channelsLast = false;
+            }
+        }
+        CutGraphNetwork net = new CutGraphNetwork(cutGraph, src.preprocessing(), channelsLast, size);
+        int dim = featureDim(cutGraph, c, size, channelsLast);
         if (dim <= 0) {
             dim = (int) net.extract(org.nd4j.linalg.factory.Nd4j.zeros(org.nd4j.linalg.api.buffer.DataType.FLOAT,
                     1, size, size, 3)).size(1);
@@ -224,6 +232,35 @@ public final class BaseNetworks {
             if (!keep.contains(v)) b.removeVertexAndConnections(v);
         }
         return b.setOutputs(cut).build();
+    }
+
+    /**
+     * The same graph computing in NCHW (~20% less CPU than NHWC with ND4J's CPU kernels), or null when the graph
+     * has a vertex whose behaviour depends on the layout in ways not converted here (dense, flatten, concat, ...).
+     * Parameters are layout-independent in DL4J and are copied as they are.
+     */
+    static ComputationGraph toNchw(ComputationGraph g) {
+        ComputationGraphConfiguration conf = g.getConfiguration().clone();
+        for (GraphVertex gv : conf.getVertices().values()) {
+            if (gv instanceof org.deeplearning4j.nn.conf.graph.ElementWiseVertex) continue;
+            if (!(gv instanceof LayerVertex lv) || lv.getPreProcessor() != null) return null;
+            Layer l = lv.getLayerConf().getLayer();
+            if (l instanceof ConvolutionLayer cl) {
+                cl.setCnn2dDataFormat(CNN2DFormat.NCHW);
+            } else if (l instanceof SubsamplingLayer sl) {
+                sl.setCnn2dDataFormat(CNN2DFormat.NCHW);
+            } else if (l instanceof org.deeplearning4j.nn.conf.layers.BatchNormalization bn) {
+                bn.setCnn2DFormat(CNN2DFormat.NCHW);
+            } else if (l instanceof org.deeplearning4j.nn.conf.layers.ZeroPaddingLayer zp) {
+                zp.setDataFormat(CNN2DFormat.NCHW);
+            } else if (!(l instanceof org.deeplearning4j.nn.conf.layers.ActivationLayer)
+                    && !(l instanceof DropoutLayer)) {
+                return null;
+            }
+        }
+        ComputationGraph out = new ComputationGraph(conf);
+        out.init(g.params().dup(), false);
+        return out;
     }
 
     /** Width of the cut's output from shape inference, or -1 when it cannot be inferred (then a forward pass). */

@@ -9,6 +9,11 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 @EnabledIfSystemProperty(named = "graft.bench", matches = "true")
 class BaseNetworkBench {
 
+    private static long cpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean)
+                java.lang.management.ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
+    }
+
     @Test
     void throughput() {
         Path cache = Path.of(System.getProperty("graft.test.models", "target/test-models"));
@@ -26,11 +31,13 @@ class BaseNetworkBench {
             INDArray batch = GoldenInputs.images(size, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
             for (int i = 0; i < 2; i++) net.extract(batch); // warm-up
             int n = size > 100 ? images / 2 : images;
+            long cpu0 = cpuNanos();
             long t2 = System.nanoTime();
             for (int done = 0; done < n; done += 16) net.extract(batch);
             double s = (System.nanoTime() - t2) / 1e9;
-            System.out.printf("%s @%d batch 16: cut+dim %.2f s, %d images in %.2f s = %.1f img/s%n",
-                    c[0], size, cutS, n, s, n / s);
+            double cpuMs = (cpuNanos() - cpu0) / 1e6 / n;
+            System.out.printf("%s @%d batch 16: cut+dim %.2f s, %d images in %.2f s = %.1f img/s, %.0f CPU-ms/img%n",
+                    c[0], size, cutS, n, s, n / s, cpuMs);
         }
     }
 }
