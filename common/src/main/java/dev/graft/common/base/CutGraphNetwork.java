@@ -1,0 +1,62 @@
+package dev.graft.common.base;
+
+import dev.graft.common.contract.BaseRef;
+import java.util.Arrays;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/** A graph already cut at its output vertex: preprocess, forward, average over space. Not thread-safe. */
+final class CutGraphNetwork implements BaseNetwork {
+
+    private final ComputationGraph graph;
+    private final Preprocessing preprocessing;
+    private final boolean channelsLast;
+    private final int inputSize;
+    private BaseRef ref;
+
+    CutGraphNetwork(ComputationGraph graph, Preprocessing preprocessing, boolean channelsLast, int inputSize) {
+        this.graph = graph;
+        this.preprocessing = preprocessing;
+        this.channelsLast = channelsLast;
+        this.inputSize = inputSize;
+    }
+
+    void setRef(BaseRef ref) {
+        this.ref = ref;
+    }
+
+    @Override
+    public BaseRef ref() {
+        return ref;
+    }
+
+    /** The cut graph (for inspection and tests). */
+    ComputationGraph graph() {
+        return graph;
+    }
+
+    @Override
+    public INDArray extract(INDArray rgb255) {
+        long[] s = rgb255.shape();
+        if (s.length != 4 || s[1] != inputSize || s[2] != inputSize || s[3] != 3) {
+            throw new IllegalArgumentException("expected [n, " + inputSize + ", " + inputSize + ", 3] RGB NHWC, got "
+                    + Arrays.toString(s));
+        }
+        INDArray x = preprocessing.apply(rgb255);
+        if (!channelsLast) x = x.permute(0, 3, 1, 2).dup('c');
+        INDArray out = graph.outputSingle(false, x);
+        INDArray features = switch (out.rank()) {
+            case 2 -> out;
+            case 4 -> channelsLast ? out.mean(1, 2) : out.mean(2, 3);
+            default -> throw new IllegalStateException("cut layer output has rank " + out.rank() + " "
+                    + Arrays.toString(out.shape()) + "; expected 2 or 4");
+        };
+        return features.castTo(DataType.FLOAT);
+    }
+
+    @Override
+    public void close() {
+        // Native buffers are released by the GC; nothing is held beyond the graph itself.
+    }
+}
