@@ -52,3 +52,4 @@ final class FeatureWorkerCommand implements Callable<Integer> {
         return "graft-features-" + baseId;
     }
 
+}
