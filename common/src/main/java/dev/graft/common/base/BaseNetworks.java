@@ -80,7 +80,7 @@ public final class BaseNetworks {
         }
         ComputationGraph cutGraph = cutGraph(full, c, keep);
         boolean channelsLast = src.channelsLast();
-        if (channelsLast && !"false".equals(System.getProperty("graft.base.nchw"))) {
+        if (channelsLast && (Boolean.getBoolean("graft.base.nchw") || hasMerge(cutGraph))) {
             ComputationGraph nchw = toNchw(cutGraph);
             if (nchw != null) {
                 cutGraph = nchw;
@@ -235,14 +235,20 @@ public final class BaseNetworks {
     }
 
     /**
-     * The same graph computing in NCHW (~20% less CPU than NHWC with ND4J's CPU kernels), or null when the graph
+     * The same graph computing in NCHW, or null when the graph
      * has a vertex whose behaviour depends on the layout in ways not converted here (dense, flatten, concat, ...).
-     * Parameters are layout-independent in DL4J and are copied as they are.
+     * Parameters are layout-independent in DL4J and are copied as they are. Off by default
+     * ({@code -Dgraft.base.nchw=true} turns it on): the notes measured ~20% less CPU with the generic ND4J binary,
+     * but with the oneDNN binary this project uses it measured no faster (within noise).
      */
     static ComputationGraph toNchw(ComputationGraph g) {
         ComputationGraphConfiguration conf = g.getConfiguration().clone();
         for (GraphVertex gv : conf.getVertices().values()) {
             if (gv instanceof org.deeplearning4j.nn.conf.graph.ElementWiseVertex) continue;
+            if (gv instanceof org.deeplearning4j.nn.conf.graph.MergeVertex mv) {
+                mv.setMergeAxis(1);
+                continue;
+            }
             if (!(gv instanceof LayerVertex lv) || lv.getPreProcessor() != null) return null;
             Layer l = lv.getLayerConf().getLayer();
             if (l instanceof ConvolutionLayer cl) {
@@ -261,6 +267,12 @@ public final class BaseNetworks {
         ComputationGraph out = new ComputationGraph(conf);
         out.init(g.params().dup(), false);
         return out;
+    }
+
+    /** DL4J concatenates NHWC activations on the wrong axis (InceptionV3 fails); NCHW concatenation works. */
+    private static boolean hasMerge(ComputationGraph g) {
+        return g.getConfiguration().getVertices().values().stream()
+                .anyMatch(v -> v instanceof org.deeplearning4j.nn.conf.graph.MergeVertex);
     }
 
     /** Width of the cut's output from shape inference, or -1 when it cannot be inferred (then a forward pass). */

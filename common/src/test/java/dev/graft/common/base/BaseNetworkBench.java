@@ -40,4 +40,14 @@ class BaseNetworkBench {
                     c[0], size, cutS, n, s, n / s, cpuMs);
         }
     }
+
+    @Test
+    void inceptionV3Loads() {
+        Path cache = Path.of(System.getProperty("graft.test.models", "target/test-models"));
+        long t0 = System.nanoTime();
+        BaseNetwork net = BaseNetworks.load("nsfwjs:inception_v3", null, 0, cache);
+        System.out.printf("inception_v3: %s loaded in %.2f s%n", net.ref(), (System.nanoTime() - t0) / 1e9);
+        INDArray f = net.extract(GoldenInputs.images(299, 0, 1));
+        System.out.printf("inception_v3 features %s%n", java.util.Arrays.toString(f.shape()));
+    }
 }

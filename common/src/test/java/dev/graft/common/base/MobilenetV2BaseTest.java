@@ -109,6 +109,17 @@ class MobilenetV2BaseTest {
     }
 
     @Test
+    void nchwConversionGivesTheSameFeatures() {
+        CutGraphNetwork nhwc = (CutGraphNetwork) BaseNetworks.load(src, "out_relu", 96);
+        org.deeplearning4j.nn.graph.ComputationGraph converted = BaseNetworks.toNchw(nhwc.graph());
+        assertThat(converted).isNotNull();
+        CutGraphNetwork nchw = new CutGraphNetwork(converted, Preprocessing.UNIT, false, 96);
+        INDArray x = GoldenInputs.images(96, 4, 5);
+        double diff = maxAbsDiff(nhwc.extract(x).data().asDouble(), nchw.extract(x).data().asDouble());
+        assertThat(diff).isLessThanOrEqualTo(1e-5);
+    }
+
+    @Test
     void unknownCutListsValidNames() {
         assertThatThrownBy(() -> BaseNetworks.load(src, "block_99_add", 96))
                 .isInstanceOf(IllegalArgumentException.class)
