@@ -100,12 +100,13 @@ public final class Demo {
             try (Producer<byte[], byte[]> producer = kafka.producer()) {
                 ImagePublisher publisher = new ImagePublisher(producer, topics.images(), s.validationPercent(), 0);
                 long sent = publishTest(publisher);
+                awaitFeaturized(worker, 0, sent, "test images: featurizing");
                 try (IdxSource train = IdxSource.fashionMnist(s.idxDir(), "train", 0, Integer.MAX_VALUE)) {
                     for (int phase = 1; phase <= s.phases(); phase++) {
                         PhaseIterator it = new PhaseIterator(train, publisher, s.trainPerPhase());
-                        Console bar = new Console(out, "phase " + phase + "/" + s.phases(), -1);
-                        sent += publisher.publish(s.task(), it, -1, p -> bar.update(p.acknowledged())).sent();
-                        awaitFeaturized(worker, sent, bar);
+                        long before = sent;
+                        sent += publisher.publish(s.task(), it, -1, p -> { }).sent();
+                        awaitFeaturized(worker, before, sent, "phase " + phase + "/" + s.phases() + ": featurizing");
                         ModelUpdateEvent v = published.poll(s.phaseTimeout().toMillis(), TimeUnit.MILLISECONDS);
                         if (v == null) {
                             throw new IllegalStateException("no classifier version within " + s.phaseTimeout() + " after phase " + phase);
@@ -135,14 +136,19 @@ public final class Demo {
 
     private long publishTest(ImagePublisher publisher) throws IOException {
         try (IdxSource test = IdxSource.fashionMnist(s.idxDir(), "test", 0, s.testImages())) {
-            Console bar = new Console(out, "test images", test.expectedCount());
-            return publisher.publish(s.task(), test, p -> bar.update(p.acknowledged())).sent();
+            return publisher.publish(s.task(), test, p -> { }).sent();
         }
     }
 
-    private void awaitFeaturized(FeatureWorker worker, long sent, Console bar) throws InterruptedException {
+    private void awaitFeaturized(FeatureWorker worker, long from, long sent, String label) throws InterruptedException {
         long deadline = System.nanoTime() + s.phaseTimeout().toNanos();
-        while (worker.featurizedCount() + worker.deadLetterCount() < sent) {
+        Console bar = new Console(out, label, sent - from);
+        while (true) {
+            long done = worker.featurizedCount() + worker.deadLetterCount();
+            bar.update(done - from);
+            if (done >= sent) {
+                break;
+            }
             if (System.nanoTime() > deadline) {
                 throw new IllegalStateException("feature worker did not keep up: " + worker.featurizedCount() + " of " + sent
                         + " images featurized within " + s.phaseTimeout());

@@ -18,12 +18,15 @@ import java.util.Objects;
 public record FeatureWorkerOptions(Topics topics, String groupId, String workerId, int batchSize,
                                    Duration maxBatchWait, Duration shutdownTimeout, Duration retryBackoff) {
 
+    /** Keeps one Arrow batch (256 x 2048 floats = 2 MiB) well under Topics.MAX_MESSAGE_BYTES. */
+    public static final int MAX_BATCH = 256;
+
     public FeatureWorkerOptions {
         Objects.requireNonNull(topics, "topics");
         requireText(groupId, "groupId");
         requireText(workerId, "workerId");
-        if (batchSize < 1 || batchSize > 1024) {
-            throw new IllegalArgumentException("batch size must be in 1..1024, got " + batchSize);
+        if (batchSize < 1 || batchSize > MAX_BATCH) {
+            throw new IllegalArgumentException("batch size must be in 1.." + MAX_BATCH + ", got " + batchSize);
         }
         requirePositive(maxBatchWait, "maxBatchWait");
         requirePositive(shutdownTimeout, "shutdownTimeout");
