@@ -71,6 +71,7 @@ final class ProduceCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), "--idx-part must be train or test, got '" + idxPart + "'");
         }
         try (ImageSource images = openSource()) {
+            System.err.println("source: " + images.describe());
             KafkaSettings settings = kafka.connect();
             try (Producer<byte[], byte[]> producer = settings.producer()) {
                 PublishSummary summary = publish(producer, images);
@@ -82,7 +83,7 @@ final class ProduceCommand implements Callable<Integer> {
 
     PublishSummary publish(Producer<byte[], byte[]> producer, ImageSource images) {
         ImagePublisher publisher = new ImagePublisher(producer, kafka.topics().images(), validationPercent, testPercent);
-        Console bar = new Console(System.err, "publishing " + images.describe(), images.expectedCount());
+        Console bar = new Console(System.err, "publishing", images.expectedCount());
         return publisher.publish(task, images, p -> bar.update(p.acknowledged()));
     }
 
