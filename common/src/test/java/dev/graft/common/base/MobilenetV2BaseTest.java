@@ -14,6 +14,8 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+import org.deeplearning4j.util.ModelSerializer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -156,5 +158,20 @@ class MobilenetV2BaseTest {
         double m = 0;
         for (int i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
         return m;
+    }
+
+    @Test
+    void dl4jZipSpecRoundTripsTheImportedGraph(@TempDir Path tmp) throws Exception {
+        Path zip = tmp.resolve("mobilenet_v2.zip");
+        ModelSerializer.writeModel(src.graph(), zip.toFile(), false);
+        INDArray input = GoldenInputs.images(96, 0, 2);
+        try (BaseNetwork imported = BaseNetworks.load(src, "block_12_add", 96);
+             BaseNetwork restored = BaseNetworks.load("dl4j:" + zip, "block_12_add", 96, cache)) {
+            assertThat(restored.ref().featureDim()).isEqualTo(96);
+            assertThat(restored.ref().id()).isNotEqualTo(imported.ref().id()); // different weights source, own id
+            INDArray a = imported.extract(input);
+            INDArray b = restored.extract(input);
+            assertThat(a.sub(b).amaxNumber().doubleValue()).isLessThan(1e-5);
+        }
     }
 }
