@@ -123,7 +123,17 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
                 } catch (KafkaException retriable) {
                     log.warn("transaction aborted, rewinding to committed offsets: {}", retriable.toString());
                     abortQuietly(p);
-                    rewind(c);
+                    if (!running) {
+                        break; // closing: the group's next owner starts from the committed offsets anyway
+                    }
+                    try {
+                        rewind(c);
+                    } catch (WakeupException e) {
+                        if (running) {
+                            throw e;
+                        }
+                        break;
+                    }
                     sleep(options.retryBackoff());
                 }
             }
