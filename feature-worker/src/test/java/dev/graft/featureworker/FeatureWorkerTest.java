@@ -27,6 +27,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.ProducerFencedException;
+import org.apache.kafka.common.errors.TransactionalIdAuthorizationException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -84,6 +85,41 @@ class FeatureWorkerTest {
         assertThat(worker.featurizedCount()).isZero();
         assertThat(consumer.closed()).isTrue();
         worker.close(); // idempotent after a fatal stop
+    }
+
+    @Test
+    void fatalErrorWrappedByTheProducerInAnErrorStateStopsTheWorker() throws Exception {
+        LogConsumer consumer = new LogConsumer();
+        FailingProducer producer = new FailingProducer(consumer);
+        producer.failCommitNumber.set(1);
+        producer.failure = new KafkaException("Cannot execute transactional method because we are in an error state",
+                new TransactionalIdAuthorizationException("injected: not allowed to use this transactional.id"));
+        FeatureWorker worker = worker(consumer, producer);
+        CompletableFuture<Void> run = CompletableFuture.runAsync(worker);
+
+        ExecutionException e = org.assertj.core.api.Assertions.catchThrowableOfType(ExecutionException.class,
+                () -> run.get(20, TimeUnit.SECONDS));
+        assertThat(e).as("run() ends by itself instead of retrying forever").isNotNull();
+        assertThat(e.getCause()).hasCauseInstanceOf(TransactionalIdAuthorizationException.class);
+        assertThat(producer.history()).isEmpty();
+        assertThat(producer.aborts.get()).isZero();
+    }
+
+    @Test
+    void failingAbortAfterARetriableErrorStopsTheWorker() throws Exception {
+        LogConsumer consumer = new LogConsumer();
+        FailingProducer producer = new FailingProducer(consumer);
+        producer.failCommitNumber.set(1);
+        producer.failure = new KafkaException("injected: commit failed");
+        producer.abortTransactionException = new KafkaException("injected: abort failed too");
+        FeatureWorker worker = worker(consumer, producer);
+        CompletableFuture<Void> run = CompletableFuture.runAsync(worker);
+
+        ExecutionException e = org.assertj.core.api.Assertions.catchThrowableOfType(ExecutionException.class,
+                () -> run.get(20, TimeUnit.SECONDS));
+        assertThat(e).isNotNull();
+        assertThat(e.getCause()).isInstanceOf(FeatureWorker.FatalWorkerException.class);
+        assertThat(producer.history()).isEmpty();
     }
 
     private static FeatureWorker worker(LogConsumer consumer, FailingProducer producer) {
