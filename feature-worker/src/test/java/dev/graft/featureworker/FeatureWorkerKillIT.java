@@ -41,7 +41,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Exactly once under kill -9: two feature worker OS processes in one group on a 4-partition images topic,
- * images flowing, one worker killed with SIGKILL several times mid-stream and restarted with the same worker
+ * images flowing, the workers killed with SIGKILL in turn, four times mid-stream (twice while a transaction with
+ * sent records is open), and restarted with the same worker
  * id. Afterwards every image id is in the committed features exactly once, no transaction of the workers is
  * left open, and a worker stops on SIGTERM within 30 s.
  */
@@ -70,7 +71,10 @@ class FeatureWorkerKillIT {
                 workers.start(0);
                 workers.start(1);
 
-                // Images flow for the whole test: ~100 per second from a producer thread.
+                // Once both workers are up, images flow for the whole kill phase: ~60 per second.
+                for (int slot = 0; slot < 2; slot++) {
+                    workers.awaitLog(slot, "feature worker kill-" + slot + " consuming", Duration.ofMinutes(2));
+                }
                 AtomicInteger produced = new AtomicInteger();
                 CompletableFuture<Void> producer = CompletableFuture.runAsync(() -> produce(settings, topics, produced));
 
@@ -157,7 +161,7 @@ class FeatureWorkerKillIT {
                 produced.incrementAndGet();
                 if (i % 50 == 49) {
                     p.flush();
-                    Thread.sleep(400);
+                    Thread.sleep(800);
                 }
             }
         } catch (InterruptedException e) {
@@ -222,15 +226,19 @@ class FeatureWorkerKillIT {
 
         /** Waits until the worker in this slot announces a pending commit after the last (re)start. */
         void awaitCommitMark(int slot, Duration timeout) throws Exception {
+            awaitLog(slot, WorkerProcessMain.COMMIT_MARK, timeout);
+        }
+
+        /** Waits until the worker in this slot logged {@code text} after its last (re)start. */
+        void awaitLog(int slot, String text, Duration timeout) throws Exception {
             long deadline = System.nanoTime() + timeout.toNanos();
             while (System.nanoTime() < deadline) {
-                String log = log(slot);
-                if (log.indexOf(WorkerProcessMain.COMMIT_MARK, logMark[slot]) >= 0) {
+                if (log(slot).indexOf(text, logMark[slot]) >= 0) {
                     return;
                 }
                 Thread.sleep(10);
             }
-            throw new AssertionError("worker " + slot + " never committed; log:\n" + log(slot));
+            throw new AssertionError("worker " + slot + " never logged '" + text + "'; log:\n" + log(slot));
         }
 
         void kill9(int slot) throws InterruptedException {
