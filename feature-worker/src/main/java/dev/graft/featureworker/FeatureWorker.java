@@ -29,6 +29,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.AuthorizationException;
+import org.apache.kafka.common.errors.FencedInstanceIdException;
 import org.apache.kafka.common.errors.InvalidProducerEpochException;
 import org.apache.kafka.common.errors.OutOfOrderSequenceException;
 import org.apache.kafka.common.errors.ProducerFencedException;
@@ -45,9 +46,10 @@ import org.slf4j.MDC;
  * {@code read_committed}, so every image's vector appears exactly once or not at all.
  *
  * <p>One thread owns the consumer and producer ({@link #run()}); {@link #close()} may be called from any
- * thread and stops the loop through {@code wakeup()}. Errors are tiered: fencing and authorization
- * errors are fatal (the worker stops, {@link #run()} throws); any other Kafka error aborts the
- * transaction, rewinds to the committed offsets and retries; a bad image is dead-lettered.
+ * thread and stops the loop through {@code wakeup()}. Errors are tiered: fencing, authorization, sequence
+ * and version errors (also when the producer wraps them) are fatal, as is a failing abort: the worker stops
+ * and {@link #run()} throws; any other Kafka error aborts the transaction, rewinds to the committed offsets
+ * and retries; a bad image is dead-lettered.
  */
 public final class FeatureWorker implements Runnable, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(FeatureWorker.class);
@@ -116,14 +118,24 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
                     if (running) {
                         throw e;
                     }
-                } catch (ProducerFencedException | InvalidProducerEpochException | OutOfOrderSequenceException
-                         | AuthorizationException | UnsupportedVersionException fatal) {
-                    log.error("fatal error, worker {} stops: {}", options.workerId(), fatal.toString());
-                    throw fatal;
-                } catch (KafkaException retriable) {
-                    log.warn("transaction aborted, rewinding to committed offsets: {}", retriable.toString());
-                    abortQuietly(p);
-                    rewind(c);
+                } catch (KafkaException e) {
+                    if (isFatal(e)) {
+                        log.error("fatal error, worker {} stops: {}", options.workerId(), e.toString());
+                        throw e;
+                    }
+                    log.warn("transaction aborted, rewinding to committed offsets: {}", e.toString());
+                    abort(p, e);
+                    if (!running) {
+                        break; // closing: the group's next owner starts from the committed offsets anyway
+                    }
+                    try {
+                        rewind(c);
+                    } catch (WakeupException closing) {
+                        if (running) {
+                            throw closing;
+                        }
+                        break;
+                    }
                     sleep(options.retryBackoff());
                 }
             }
@@ -232,13 +244,40 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
         }
     }
 
-    private static void abortQuietly(Producer<byte[], byte[]> p) {
+    /**
+     * Fencing, authorization, sequence and version errors cannot be cured by retrying with this producer. The
+     * producer rethrows fencing as such, but wraps other fatal errors ("in an error state"), so the causes count.
+     */
+    static boolean isFatal(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof ProducerFencedException || t instanceof InvalidProducerEpochException
+                    || t instanceof OutOfOrderSequenceException || t instanceof AuthorizationException
+                    || t instanceof UnsupportedVersionException || t instanceof FencedInstanceIdException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Aborts after a retriable error; if even the abort fails the producer is unusable and the worker stops. */
+    private static void abort(Producer<byte[], byte[]> p, KafkaException cause) {
         try {
             p.abortTransaction();
         } catch (IllegalStateException notInTransaction) {
             log.debug("no open transaction to abort");
         } catch (KafkaException e) {
-            log.warn("abort failed: {}", e.toString());
+            e.addSuppressed(cause);
+            log.error("abort failed, the producer is unusable and the worker stops: {}", e.toString());
+            throw new FatalWorkerException("transaction abort failed after " + cause, e);
+        }
+    }
+
+    /** The worker cannot go on with its producer; a restart (same worker id) recovers through initTransactions. */
+    public static final class FatalWorkerException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        FatalWorkerException(String message, Throwable cause) {
+            super(message, cause);
         }
     }
 

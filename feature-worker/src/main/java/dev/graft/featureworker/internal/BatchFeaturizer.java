@@ -26,6 +26,13 @@ public final class BatchFeaturizer {
     static final double DEFAULT_VALIDATION_PERCENT = 10;
     static final double DEFAULT_TEST_PERCENT = 10;
 
+    /** Values of the {@code graft.dlq.stage} header, in processing order. */
+    public static final String STAGE_CONTRACT = "contract";
+    public static final String STAGE_GUARD = "guard";
+    public static final String STAGE_DECODE = "decode";
+    public static final String STAGE_PREPROCESS = "preprocess";
+    public static final String STAGE_EXTRACT = "extract";
+
     private final BaseNetwork base;
     private final ImageDecoder decoder;
 
@@ -55,17 +62,17 @@ public final class BatchFeaturizer {
             try {
                 p = readContract(r);
             } catch (IllegalArgumentException e) {
-                rejections.add(new Rejection(r, "contract", e));
+                rejections.add(new Rejection(r, STAGE_CONTRACT, e));
                 continue;
             }
             try {
                 RgbImage img = decoder.decode(r.value());
                 Resizer.resizeInto(img, size, buffer, ok.size() * pixels);
             } catch (ImageRejectedException e) {
-                rejections.add(new Rejection(r, "decode", e));
+                rejections.add(new Rejection(r, stageOf(e), e));
                 continue;
             } catch (RuntimeException e) {
-                rejections.add(new Rejection(r, "preprocess", e));
+                rejections.add(new Rejection(r, STAGE_PREPROCESS, e));
                 continue;
             }
             ok.add(p);
@@ -86,7 +93,7 @@ public final class BatchFeaturizer {
                 try {
                     vectors[i] = extract(one, 1, size)[0];
                 } catch (RuntimeException e) {
-                    rejections.add(new Rejection(ok.get(i).record(), "extract", e));
+                    rejections.add(new Rejection(ok.get(i).record(), STAGE_EXTRACT, e));
                 }
             }
         }
@@ -100,6 +107,14 @@ public final class BatchFeaturizer {
             }
         }
         return new Result(rows, rejections);
+    }
+
+    /** {@code guard} for refusals from the header or size caps (no pixel decoded), {@code decode} otherwise. */
+    static String stageOf(ImageRejectedException e) {
+        return switch (e.reason()) {
+            case EMPTY, TOO_LARGE_BYTES, TOO_MANY_PIXELS, BAD_ASPECT -> STAGE_GUARD;
+            case UNSUPPORTED_FORMAT, CORRUPT -> STAGE_DECODE;
+        };
     }
 
     private float[][] extract(float[] buffer, int n, int size) {

@@ -1,0 +1,135 @@
+package dev.graft.featureworker;
+
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Random;
+import java.util.zip.CRC32;
+import javax.imageio.IIOImage;
+import javax.imageio.ImageIO;
+import javax.imageio.ImageWriter;
+import javax.imageio.stream.ImageOutputStream;
+import javax.imageio.stream.MemoryCacheImageOutputStream;
+
+/** Good and bad image bytes made in tests (no files, no network). */
+final class Corpus {
+    private Corpus() {}
+
+    /** A 28x28 grayscale PNG with a Fashion-MNIST-like blob: dark background, a bright noisy shape. */
+    static byte[] fashionLikePng(long seed) {
+        Random rnd = new Random(seed);
+        BufferedImage img = new BufferedImage(28, 28, BufferedImage.TYPE_BYTE_GRAY);
+        int x0 = 4 + rnd.nextInt(6);
+        int y0 = 4 + rnd.nextInt(6);
+        int x1 = 18 + rnd.nextInt(6);
+        int y1 = 18 + rnd.nextInt(6);
+        for (int y = 0; y < 28; y++) {
+            for (int x = 0; x < 28; x++) {
+                int v = x >= x0 && x <= x1 && y >= y0 && y <= y1 ? 120 + rnd.nextInt(136) : rnd.nextInt(8);
+                img.getRaster().setSample(x, y, 0, v);
+            }
+        }
+        return encode(img, "png");
+    }
+
+    static byte[] encode(BufferedImage img, String format) {
+        try {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            if (!ImageIO.write(img, format, out)) {
+                throw new IllegalStateException("no ImageIO writer for " + format + " / type " + img.getType());
+            }
+            return out.toByteArray();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    static BufferedImage noise(int w, int h, int type, long seed) {
+        Random rnd = new Random(seed);
+        BufferedImage img = new BufferedImage(w, h, type);
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                img.setRGB(x, y, rnd.nextInt());
+            }
+        }
+        return img;
+    }
+
+    static byte[] text() {
+        return "hello, this is plain text and not an image".getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** A valid PNG cut at two thirds: the IDAT stream ends early. */
+    static byte[] truncatedPng() {
+        byte[] png = encode(noise(64, 64, BufferedImage.TYPE_INT_RGB, 7), "png");
+        return java.util.Arrays.copyOf(png, png.length * 2 / 3);
+    }
+
+    /** A PNG of signature + IHDR (correct CRC) + IEND declaring w x h: a decompression bomb's header. */
+    static byte[] pngHeaderOnly(int width, int height) {
+        ByteBuffer ihdr = ByteBuffer.allocate(13);
+        ihdr.putInt(width).putInt(height).put((byte) 8).put((byte) 2).put((byte) 0).put((byte) 0).put((byte) 0);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        out.writeBytes(new byte[] {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'});
+        chunk(out, "IHDR", ihdr.array());
+        chunk(out, "IEND", new byte[0]);
+        return out.toByteArray();
+    }
+
+    private static void chunk(ByteArrayOutputStream out, String type, byte[] data) {
+        byte[] t = type.getBytes(StandardCharsets.US_ASCII);
+        CRC32 crc = new CRC32();
+        crc.update(t);
+        crc.update(data);
+        out.writeBytes(ByteBuffer.allocate(4).putInt(data.length).array());
+        out.writeBytes(t);
+        out.writeBytes(data);
+        out.writeBytes(ByteBuffer.allocate(4).putInt((int) crc.getValue()).array());
+    }
+
+    /** A small baseline JPEG whose SOF0 marker is rewritten to declare width x height. */
+    static byte[] jpegDeclaring(int width, int height) {
+        byte[] b = encode(noise(16, 16, BufferedImage.TYPE_INT_RGB, 3), "jpeg");
+        for (int i = 2; i + 9 < b.length; ) {
+            int marker = b[i + 1] & 0xff;
+            int len = ((b[i + 2] & 0xff) << 8) | (b[i + 3] & 0xff);
+            if (marker == 0xc0) {
+                b[i + 5] = (byte) (height >> 8);
+                b[i + 6] = (byte) height;
+                b[i + 7] = (byte) (width >> 8);
+                b[i + 8] = (byte) width;
+                return b;
+            }
+            i += 2 + len;
+        }
+        throw new IllegalStateException("no SOF0");
+    }
+
+    /** A 4-channel (CMYK-like, no colour space marker) baseline JPEG written by ImageIO from a raster. */
+    static byte[] fourChannelJpeg() {
+        ImageWriter w = ImageIO.getImageWritersByFormatName("jpeg").next();
+        java.awt.image.WritableRaster cmyk = java.awt.image.Raster.createInterleavedRaster(
+                java.awt.image.DataBuffer.TYPE_BYTE, 16, 16, 4, null);
+        Random rnd = new Random(11);
+        for (int y = 0; y < 16; y++) {
+            for (int x = 0; x < 16; x++) {
+                for (int b = 0; b < 4; b++) {
+                    cmyk.setSample(x, y, b, rnd.nextInt(256));
+                }
+            }
+        }
+        ByteArrayOutputStream bo = new ByteArrayOutputStream();
+        try (ImageOutputStream o = new MemoryCacheImageOutputStream(bo)) {
+            w.setOutput(o);
+            w.write(null, new IIOImage(cmyk, null, null), null);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } finally {
+            w.dispose();
+        }
+        return bo.toByteArray();
+    }
+}

@@ -1,0 +1,243 @@
+package dev.graft.featureworker;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.graft.common.contract.FeatureBatchCodec;
+import dev.graft.common.contract.FeatureRow;
+import dev.graft.common.contract.ImageHeaders;
+import dev.graft.common.contract.Topics;
+import dev.graft.common.image.ImageDecoder;
+import dev.graft.featureworker.internal.BatchFeaturizer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.MockConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.MockProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.ProducerFencedException;
+import org.apache.kafka.common.errors.TransactionalIdAuthorizationException;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * The poll loop's error tiers against mock clients: a {@link MockConsumer} that behaves like a log (it
+ * re-delivers from its position after a seek, at most one batch per poll, and learns the offsets committed
+ * by the producer's transactions) and a {@link MockProducer} whose commit fails when told to.
+ */
+@Timeout(60)
+class FeatureWorkerTest {
+    static final Topics TOPICS = Topics.defaults();
+    static final int BATCH = 8;
+    static final int PER_PARTITION = 20;
+    final TopicPartition p0 = new TopicPartition(TOPICS.images(), 0);
+    final TopicPartition p1 = new TopicPartition(TOPICS.images(), 1);
+
+    @Test
+    void retriableCommitFailureAbortsRewindsToCommittedOffsetsAndReprocessesWithoutLossOrDuplicate() throws Exception {
+        LogConsumer consumer = new LogConsumer();
+        FailingProducer producer = new FailingProducer(consumer);
+        producer.failCommitNumber.set(2);
+        producer.failure = new KafkaException("injected: coordinator went away during commit");
+        FeatureWorker worker = worker(consumer, producer);
+        CompletableFuture<Void> run = CompletableFuture.runAsync(worker);
+
+        waitFor(() -> worker.featurizedCount() == 2L * PER_PARTITION);
+        Map<TopicPartition, OffsetAndMetadata> committed = consumer.committed(java.util.Set.of(p0, p1));
+        worker.close();
+        run.get(10, TimeUnit.SECONDS);
+
+        assertThat(producer.aborts.get()).as("the failed transaction was aborted").isEqualTo(1);
+        List<String> ids = committedImageIds(producer);
+        assertThat(ids).as("every image exactly once in the committed output").hasSize(2 * PER_PARTITION)
+                .doesNotHaveDuplicates();
+        assertThat(committed).containsEntry(p0, new OffsetAndMetadata(PER_PARTITION))
+                .containsEntry(p1, new OffsetAndMetadata(PER_PARTITION));
+        assertThat(consumer.seeks.get()).as("rewound to the committed offsets").isPositive();
+    }
+
+    @Test
+    void producerFencedDuringCommitStopsTheWorkerWithoutCommitting() throws Exception {
+        LogConsumer consumer = new LogConsumer();
+        FailingProducer producer = new FailingProducer(consumer);
+        producer.failCommitNumber.set(1);
+        producer.failure = new ProducerFencedException("injected: a newer producer with this transactional.id");
+        FeatureWorker worker = worker(consumer, producer);
+        CompletableFuture<Void> run = CompletableFuture.runAsync(worker);
+
+        ExecutionException e = org.assertj.core.api.Assertions.catchThrowableOfType(ExecutionException.class,
+                () -> run.get(20, TimeUnit.SECONDS));
+        assertThat(e).as("run() ends by itself").isNotNull();
+        assertThat(e.getCause()).isInstanceOf(ProducerFencedException.class);
+        assertThat(producer.history()).as("nothing committed").isEmpty();
+        assertThat(worker.featurizedCount()).isZero();
+        assertThat(consumer.closed()).isTrue();
+        worker.close(); // idempotent after a fatal stop
+    }
+
+    @Test
+    void fatalErrorWrappedByTheProducerInAnErrorStateStopsTheWorker() throws Exception {
+        LogConsumer consumer = new LogConsumer();
+        FailingProducer producer = new FailingProducer(consumer);
+        producer.failCommitNumber.set(1);
+        producer.failure = new KafkaException("Cannot execute transactional method because we are in an error state",
+                new TransactionalIdAuthorizationException("injected: not allowed to use this transactional.id"));
+        FeatureWorker worker = worker(consumer, producer);
+        CompletableFuture<Void> run = CompletableFuture.runAsync(worker);
+
+        ExecutionException e = org.assertj.core.api.Assertions.catchThrowableOfType(ExecutionException.class,
+                () -> run.get(20, TimeUnit.SECONDS));
+        assertThat(e).as("run() ends by itself instead of retrying forever").isNotNull();
+        assertThat(e.getCause()).hasCauseInstanceOf(TransactionalIdAuthorizationException.class);
+        assertThat(producer.history()).isEmpty();
+        assertThat(producer.aborts.get()).isZero();
+    }
+
+    @Test
+    void failingAbortAfterARetriableErrorStopsTheWorker() throws Exception {
+        LogConsumer consumer = new LogConsumer();
+        FailingProducer producer = new FailingProducer(consumer);
+        producer.failCommitNumber.set(1);
+        producer.failure = new KafkaException("injected: commit failed");
+        producer.abortTransactionException = new KafkaException("injected: abort failed too");
+        FeatureWorker worker = worker(consumer, producer);
+        CompletableFuture<Void> run = CompletableFuture.runAsync(worker);
+
+        ExecutionException e = org.assertj.core.api.Assertions.catchThrowableOfType(ExecutionException.class,
+                () -> run.get(20, TimeUnit.SECONDS));
+        assertThat(e).isNotNull();
+        assertThat(e.getCause()).isInstanceOf(FeatureWorker.FatalWorkerException.class);
+        assertThat(producer.history()).isEmpty();
+    }
+
+    private static FeatureWorker worker(LogConsumer consumer, FailingProducer producer) {
+        FeatureWorkerOptions opts = new FeatureWorkerOptions(TOPICS, "g", "w-0", BATCH, Duration.ofMillis(50),
+                Duration.ofSeconds(5), Duration.ofMillis(10));
+        return new FeatureWorker(opts, () -> consumer, () -> producer, new BatchFeaturizer(new FakeBase(8), new ImageDecoder()));
+    }
+
+    private static List<String> committedImageIds(MockProducer<byte[], byte[]> producer) {
+        List<String> ids = new ArrayList<>();
+        try (FeatureBatchCodec codec = new FeatureBatchCodec()) {
+            for (ProducerRecord<byte[], byte[]> r : producer.history()) {
+                if (r.topic().equals(TOPICS.features())) {
+                    for (FeatureRow row : codec.decode(r.value())) {
+                        ids.add(row.imageId());
+                    }
+                }
+            }
+        }
+        return ids;
+    }
+
+    private static void waitFor(java.util.function.BooleanSupplier cond) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!cond.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("condition not met within 30 s");
+            }
+            Thread.sleep(10);
+        }
+    }
+
+    /** A MockConsumer over a fixed log of two partitions: polls re-deliver from the current position. */
+    final class LogConsumer extends MockConsumer<byte[], byte[]> {
+        final Map<TopicPartition, List<ConsumerRecord<byte[], byte[]>>> log = new HashMap<>();
+        final AtomicInteger seeks = new AtomicInteger();
+
+        LogConsumer() {
+            super("earliest");
+            for (TopicPartition tp : List.of(p0, p1)) {
+                List<ConsumerRecord<byte[], byte[]>> recs = new ArrayList<>();
+                for (int i = 0; i < PER_PARTITION; i++) {
+                    String id = "img-" + tp.partition() + "-" + i;
+                    ConsumerRecord<byte[], byte[]> r = new ConsumerRecord<>(tp.topic(), tp.partition(), i,
+                            id.getBytes(StandardCharsets.UTF_8), Corpus.fashionLikePng(i * 31L + tp.partition()));
+                    ImageHeaders.put(r.headers(), ImageHeaders.TASK, "t");
+                    ImageHeaders.put(r.headers(), ImageHeaders.SPLIT, "train");
+                    recs.add(r);
+                }
+                log.put(tp, recs);
+            }
+            updateBeginningOffsets(Map.of(p0, 0L, p1, 0L));
+            updateEndOffsets(Map.of(p0, (long) PER_PARTITION, p1, (long) PER_PARTITION));
+            schedulePollTask(() -> rebalance(List.of(p0, p1)));
+        }
+
+        @Override
+        public synchronized ConsumerRecords<byte[], byte[]> poll(Duration timeout) {
+            // One batch per poll (max.poll.records = batch size), from the current position.
+            if (!assignment().isEmpty()) {
+                int room = BATCH;
+                for (TopicPartition tp : List.of(p0, p1)) {
+                    long pos = position(tp);
+                    for (ConsumerRecord<byte[], byte[]> r : log.get(tp)) {
+                        if (r.offset() >= pos && room > 0) {
+                            addRecord(r);
+                            room--;
+                        }
+                    }
+                }
+            }
+            ConsumerRecords<byte[], byte[]> out = super.poll(timeout);
+            if (out.isEmpty()) {
+                try {
+                    Thread.sleep(5);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            return out;
+        }
+
+        @Override
+        public synchronized void seek(TopicPartition partition, long offset) {
+            seeks.incrementAndGet();
+            super.seek(partition, offset);
+        }
+    }
+
+    /** A transactional MockProducer whose n-th commit throws; successful commits also commit the consumer's offsets. */
+    static final class FailingProducer extends MockProducer<byte[], byte[]> {
+        final LogConsumer consumer;
+        final AtomicInteger commits = new AtomicInteger();
+        final AtomicInteger failCommitNumber = new AtomicInteger(-1);
+        final AtomicInteger aborts = new AtomicInteger();
+        volatile RuntimeException failure;
+
+        FailingProducer(LogConsumer consumer) {
+            super(true, null, new ByteArraySerializer(), new ByteArraySerializer());
+            this.consumer = consumer;
+            initTransactions();
+        }
+
+        @Override
+        public void commitTransaction() {
+            if (commits.incrementAndGet() == failCommitNumber.get()) {
+                throw failure;
+            }
+            Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+            uncommittedOffsets().values().forEach(offsets::putAll);
+            super.commitTransaction();
+            consumer.commitSync(offsets); // what the group coordinator does when the transaction commits
+        }
+
+        @Override
+        public void abortTransaction() {
+            aborts.incrementAndGet();
+            super.abortTransaction();
+        }
+    }
+}
