@@ -176,7 +176,8 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
     private void processInTransaction(Consumer<byte[], byte[]> c, Producer<byte[], byte[]> p, FeatureBatchCodec codec,
                                       List<ConsumerRecord<byte[], byte[]>> batch) {
         BatchFeaturizer.Result result = featurizer.featurize(batch);
-        p.beginTransaction();
+        // Everything that can fail without Kafka (encoding) happens before the transaction opens.
+        List<ProducerRecord<byte[], byte[]>> out = new ArrayList<>();
         // One Arrow message per task, so a head trainer reads only its own tasks' batches.
         Map<String, List<FeatureRow>> byTask = new LinkedHashMap<>();
         for (FeatureRow row : result.rows()) {
@@ -186,10 +187,14 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
             ProducerRecord<byte[], byte[]> rec = new ProducerRecord<>(options.topics().features(),
                     e.getKey().getBytes(StandardCharsets.UTF_8), codec.encode(e.getValue()));
             FeatureHeaders.putBaseRef(rec.headers(), featurizer.baseRef());
-            p.send(rec);
+            out.add(rec);
         }
         for (BatchFeaturizer.Rejection rej : result.rejections()) {
-            p.send(deadLetter(rej));
+            out.add(deadLetter(rej));
+        }
+        p.beginTransaction();
+        for (ProducerRecord<byte[], byte[]> rec : out) {
+            p.send(rec);
         }
         p.sendOffsetsToTransaction(nextOffsets(batch), c.groupMetadata());
         p.commitTransaction();
