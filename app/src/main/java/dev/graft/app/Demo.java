@@ -64,6 +64,19 @@ public final class Demo {
 
     private final Settings s;
     private final PrintStream out;
+    private io.micrometer.core.instrument.MeterRegistry metrics;
+    private final List<ModelUpdateEvent> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    /** Binds the worker's and trainer's meters to this registry when they start. */
+    public Demo withMetrics(io.micrometer.core.instrument.MeterRegistry registry) {
+        this.metrics = registry;
+        return this;
+    }
+
+    /** The version events published during the run (for the report). */
+    public List<ModelUpdateEvent> events() {
+        return List.copyOf(events);
+    }
 
     public Demo(Settings settings, PrintStream out) {
         this.s = settings;
@@ -91,6 +104,11 @@ public final class Demo {
             HeadTrainerService trainer = new HeadTrainerService(hto, kafka, Clock.systemUTC());
             BlockingQueue<ModelUpdateEvent> published = new LinkedBlockingQueue<>();
             trainer.onPublished(published::add);
+            trainer.onPublished(events::add);
+            if (metrics != null) {
+                GraftMetrics.bindFeatureWorker(metrics, worker, "demo-0");
+                GraftMetrics.bindHeadTrainer(metrics, trainer, s.task());
+            }
             Thread workerThread = start(worker, "feature-worker");
             Thread trainerThread = start(trainer, "head-trainer");
             ModelRegistry registry = new ModelRegistry(topics, () -> kafka.consumer(null));

@@ -53,6 +53,9 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--json", paramLabel = "FILE", description = "Also write the results as JSON.")
     Path json;
 
+    @CommandLine.Mixin
+    MetricsOptions metrics;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -67,7 +70,14 @@ final class DemoCommand implements Callable<Integer> {
         Demo.Settings settings = new Demo.Settings(idx, task, base, cut, inputSize, phases, trainPerPhase, testImages,
                 validationPercent, batchSize, modelCache != null ? modelCache : BaseNetworks.defaultCacheDir(),
                 Duration.ofMinutes(15));
-        Demo.Result result = new Demo(settings, System.out).run();
+        Demo demo = new Demo(settings, System.out);
+        Demo.Result result;
+        try (MetricsServer server = metrics.start("demo")) {
+            if (server != null) {
+                demo.withMetrics(server.registry());
+            }
+            result = demo.run();
+        }
         System.out.printf("%nfeaturized %d images at %.1f images/s; demo took %.0f s%n", result.imagesFeaturized(),
                 result.featureImagesPerSecond(), result.elapsedSeconds());
         if (json != null) {

@@ -98,6 +98,17 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
         return batches.get();
     }
 
+    /** Called on the worker thread after each committed batch (metrics hook). */
+    public interface BatchListener {
+        void committed(int featurized, int deadLettered, long nanos);
+    }
+
+    private volatile BatchListener batchListener = (f, d, n) -> { };
+
+    public void onBatch(BatchListener listener) {
+        this.batchListener = listener;
+    }
+
     @Override
     public void run() {
         started = true;
@@ -163,6 +174,7 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
 
     private void processInTransaction(Consumer<byte[], byte[]> c, Producer<byte[], byte[]> p, FeatureBatchCodec codec,
                                       List<ConsumerRecord<byte[], byte[]>> batch) {
+        long t0 = System.nanoTime();
         BatchFeaturizer.Result result = featurizer.featurize(batch);
         p.beginTransaction();
         // One Arrow message per task, so a head trainer reads only its own tasks' batches.
@@ -184,6 +196,7 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
         featurized.addAndGet(result.rows().size());
         deadLettered.addAndGet(result.rejections().size());
         batches.incrementAndGet();
+        batchListener.committed(result.rows().size(), result.rejections().size(), System.nanoTime() - t0);
         for (BatchFeaturizer.Rejection rej : result.rejections()) {
             ConsumerRecord<byte[], byte[]> r = rej.record();
             log.warn("[GRAFT-DLQ] image {} at {}-{}@{} dead-lettered at stage {}: {}", keyOf(r), r.topic(), r.partition(),
