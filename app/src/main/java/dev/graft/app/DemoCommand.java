@@ -56,6 +56,9 @@ final class DemoCommand implements Callable<Integer> {
     @CommandLine.Mixin
     MetricsOptions metrics;
 
+    @CommandLine.Mixin
+    ConfigOption config;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 

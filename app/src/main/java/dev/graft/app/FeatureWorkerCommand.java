@@ -18,6 +18,9 @@ final class FeatureWorkerCommand implements Callable<Integer> {
     KafkaOptions kafka;
 
     @Mixin
+    ConfigOption config;
+
+    @Mixin
     BaseOptions base;
 
     @Mixin

@@ -20,6 +20,9 @@ final class HeadTrainerCommand implements Callable<Integer> {
     KafkaOptions kafka;
 
     @Mixin
+    ConfigOption config;
+
+    @Mixin
     HeadOptions head;
 
     @Mixin
