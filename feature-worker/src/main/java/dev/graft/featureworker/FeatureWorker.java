@@ -175,6 +175,7 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
     private void processInTransaction(Consumer<byte[], byte[]> c, Producer<byte[], byte[]> p, FeatureBatchCodec codec,
                                       List<ConsumerRecord<byte[], byte[]>> batch) {
         long t0 = System.nanoTime();
+        MDC.put("batch", batch.get(0).topic() + "-" + batch.get(0).partition() + "@" + batch.get(0).offset() + "+" + batch.size());
         BatchFeaturizer.Result result = featurizer.featurize(batch);
         p.beginTransaction();
         // One Arrow message per task, so a head trainer reads only its own tasks' batches.
@@ -199,9 +200,14 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
         batchListener.committed(result.rows().size(), result.rejections().size(), System.nanoTime() - t0);
         for (BatchFeaturizer.Rejection rej : result.rejections()) {
             ConsumerRecord<byte[], byte[]> r = rej.record();
+            MDC.put("record", r.topic() + "-" + r.partition() + "@" + r.offset());
+            MDC.put("image", keyOf(r));
             log.warn("[GRAFT-DLQ] image {} at {}-{}@{} dead-lettered at stage {}: {}", keyOf(r), r.topic(), r.partition(),
                     r.offset(), rej.stage(), rej.error().getMessage());
+            MDC.remove("record");
+            MDC.remove("image");
         }
+        MDC.remove("batch"); // left set on failure, for the abort's log line
     }
 
     private ProducerRecord<byte[], byte[]> deadLetter(BatchFeaturizer.Rejection rej) {
