@@ -92,7 +92,8 @@ public final class Demo {
              EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.builder().build().start()) {
             out.printf("base %s: %d-d features; embedded Kafka at %s (started in %.1f s)%n", base.ref().id(),
                     base.ref().featureDim(), broker.bootstrapServers(), broker.startDuration().toMillis() / 1000.0);
-            KafkaSettings kafka = KafkaSettings.of(broker.bootstrapServers());
+            KafkaSettings plain = KafkaSettings.of(broker.bootstrapServers());
+            KafkaSettings kafka = metrics == null ? plain : KafkaMetricsBridge.install(plain, metrics);
             try (Admin admin = kafka.admin()) {
                 TopicAdmin.ensureTopics(admin, topics, 2);
             }

@@ -38,8 +38,9 @@ final class FeatureWorkerCommand implements Callable<Integer> {
     @Override
     public Integer call() throws java.io.IOException {
         base.validate();
-        KafkaSettings settings = kafka.connect();
+        KafkaSettings connected = kafka.connect();
         MetricsServer server = metrics.start("feature-worker");
+        KafkaSettings settings = server == null ? connected : KafkaMetricsBridge.install(connected, server.registry());
         try (BaseNetwork network = base.load()) {
             FeatureWorkerOptions options = FeatureWorkerOptions.defaults(kafka.topics(),
                             group != null ? group : defaultGroup(network.ref().id()),

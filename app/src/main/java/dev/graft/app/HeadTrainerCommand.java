@@ -40,13 +40,15 @@ final class HeadTrainerCommand implements Callable<Integer> {
         if (baseId != null) {
             options = new HeadTrainerOptions(options.topics(), task, baseId, options.head(), options.policy(), options.retryBackoff());
         }
-        KafkaSettings settings = kafka.connect();
+        KafkaSettings connected = kafka.connect();
+        MetricsServer server = metrics.start("head-trainer");
+        KafkaSettings settings = server == null ? connected : KafkaMetricsBridge.install(connected, server.registry());
         HeadTrainerService service = new HeadTrainerService(options, settings, Clock.systemUTC());
         service.onPublished(e -> System.out.printf("version %d of %s published: validation accuracy %.4f (%d images), trained on %d%n",
                 e.version(), e.task(), e.metrics().validationAccuracy(), e.metrics().validationCount(), e.metrics().trainCount()));
         Runtime.getRuntime().addShutdownHook(new Thread(service::close, "graft-head-trainer-shutdown"));
         java.util.concurrent.atomic.AtomicBoolean running = new java.util.concurrent.atomic.AtomicBoolean(true);
-        try (MetricsServer server = metrics.start("head-trainer")) {
+        try (server) {
             if (server != null) {
                 GraftMetrics.bindHeadTrainer(server.registry(), service, task);
                 server.health(running::get);

@@ -3,6 +3,7 @@ package dev.graft.app;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.graft.common.contract.Topics;
+import dev.graft.common.kafka.KafkaSettings;
 import dev.graft.featureworker.FeatureWorker;
 import dev.graft.featureworker.FeatureWorkerOptions;
 import java.net.URI;
@@ -11,6 +12,8 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.producer.Producer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -55,6 +58,24 @@ class MetricsServerTest {
             assertThat(health.body()).contains("\"UP\"");
             up.set(false);
             assertThat(get(server, "/health").statusCode()).isEqualTo(503);
+        }
+    }
+
+    @Test
+    void kafkaClientMetricsComeAndGoWithTheClients() throws Exception {
+        try (MetricsServer server = MetricsServer.start(0, "test")) {
+            // nothing listens there: constructing clients does not connect, and their metrics exist from the start
+            KafkaSettings settings = KafkaMetricsBridge.install(KafkaSettings.of("127.0.0.1:1"), server.registry());
+            assertThat(settings.consumerConfig("g").get("metric.reporters").toString()).contains("JmxReporter", "KafkaMetricsBridge");
+            try (Consumer<byte[], byte[]> c = settings.consumer("g");
+                 Producer<byte[], byte[]> p = settings.producer()) {
+                String body = get(server, "/metrics").body();
+                assertThat(body).contains("kafka_consumer_records_lag_max{client_id=\"")
+                        .contains("kafka_consumer_records_consumed_rate{client_id=\"")
+                        .contains("kafka_producer_record_send_rate{client_id=\"")
+                        .contains("kafka_producer_record_error_rate{client_id=\"");
+            }
+            assertThat(get(server, "/metrics").body()).doesNotContain("kafka_consumer_records_lag_max{", "kafka_producer_record_send_rate{");
         }
     }
 }
