@@ -42,6 +42,8 @@ class LoggingConfigTest {
             MDC.put("image", "img-42");
             log.warn("[GRAFT-DLQ] image {} at {} dead-lettered at stage {}: {}", "img-42", "graft.images-0@42", "decode", "not an image");
             ctx.getLogger("dev.graft.x").debug("not shown at INFO");
+            assertThat(ctx.getStatusManager().getCopyOfStatusList()).as("no warnings (they make logback print its status)")
+                    .allMatch(st -> st.getLevel() == ch.qos.logback.core.status.Status.INFO);
         } finally {
             System.setErr(saved);
             ctx.stop();
