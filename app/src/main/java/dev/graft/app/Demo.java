@@ -73,6 +73,16 @@ public final class Demo {
         return this;
     }
 
+    private volatile Thread workerThread;
+    private volatile Thread trainerThread;
+
+    /** For /health: false once the feature worker's or head trainer's thread died (true while they start). */
+    public boolean healthy() {
+        Thread w = workerThread;
+        Thread t = trainerThread;
+        return (w == null || w.isAlive()) && (t == null || t.isAlive());
+    }
+
     /** The version events published during the run (for the report). */
     public List<ModelUpdateEvent> events() {
         return List.copyOf(events);
@@ -110,8 +120,8 @@ public final class Demo {
                 GraftMetrics.bindFeatureWorker(metrics, worker, "demo-0");
                 GraftMetrics.bindHeadTrainer(metrics, trainer, s.task());
             }
-            Thread workerThread = start(worker, "feature-worker");
-            Thread trainerThread = start(trainer, "head-trainer");
+            workerThread = start(worker, "feature-worker");
+            trainerThread = start(trainer, "head-trainer");
             ModelRegistry registry = new ModelRegistry(topics, () -> kafka.consumer(null));
             List<VersionRow> rows = new ArrayList<>();
             List<String> classified;
@@ -125,7 +135,7 @@ public final class Demo {
                         Console bar = new Console(out, "phase " + phase + "/" + s.phases(), -1);
                         sent += publisher.publish(s.task(), it, -1, p -> bar.update(p.acknowledged())).sent();
                         awaitFeaturized(worker, sent, bar);
-                        ModelUpdateEvent v = published.poll(s.phaseTimeout().toMillis(), TimeUnit.MILLISECONDS);
+                        ModelUpdateEvent v = awaitVersion(published);
                         if (v == null) {
                             throw new IllegalStateException("no classifier version within " + s.phaseTimeout() + " after phase " + phase);
                         }
@@ -162,11 +172,32 @@ public final class Demo {
     private void awaitFeaturized(FeatureWorker worker, long sent, Console bar) throws InterruptedException {
         long deadline = System.nanoTime() + s.phaseTimeout().toNanos();
         while (worker.featurizedCount() + worker.deadLetterCount() < sent) {
+            requireHealthy();
             if (System.nanoTime() > deadline) {
                 throw new IllegalStateException("feature worker did not keep up: " + worker.featurizedCount() + " of " + sent
                         + " images featurized within " + s.phaseTimeout());
             }
             Thread.sleep(200);
+        }
+    }
+
+    /** The next version, or null after the phase timeout; fails at once if a role's thread died. */
+    private ModelUpdateEvent awaitVersion(BlockingQueue<ModelUpdateEvent> published) throws InterruptedException {
+        long deadline = System.nanoTime() + s.phaseTimeout().toNanos();
+        while (System.nanoTime() < deadline) {
+            ModelUpdateEvent v = published.poll(1, TimeUnit.SECONDS);
+            if (v != null) {
+                return v;
+            }
+            requireHealthy();
+        }
+        return null;
+    }
+
+    private void requireHealthy() {
+        if (!healthy()) {
+            throw new IllegalStateException((workerThread.isAlive() ? "the head trainer" : "the feature worker")
+                    + " stopped with an error (see the log above)");
         }
     }
 

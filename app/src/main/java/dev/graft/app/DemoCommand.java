@@ -82,6 +82,7 @@ final class DemoCommand implements Callable<Integer> {
         try (MetricsServer server = metrics.start("demo")) {
             if (server != null) {
                 demo.withMetrics(server.registry());
+                server.health(demo::healthy);
             }
             result = demo.run();
         }

@@ -47,7 +47,7 @@ public final class HtmlReport {
         for (ModelUpdateEvent e : sorted) {
             Map<String, Object> v = new LinkedHashMap<>();
             v.put("version", e.version());
-            v.put("createdAt", String.valueOf(e.createdAt()));
+            v.put("createdAt", e.createdAt() == null ? "" : e.createdAt().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString());
             v.put("trainCount", e.metrics().trainCount());
             v.put("validationCount", e.metrics().validationCount());
             v.put("validationAccuracy", e.metrics().validationAccuracy());
@@ -170,8 +170,8 @@ public final class HtmlReport {
               var cell = Math.max(18, Math.min(48, Math.floor(480 / Math.max(k, 1)))), off = 90;
               var max = 0;
               cm.forEach(function (row) { row.forEach(function (c) { max = Math.max(max, c); }); });
-              var size = off + cell * k + 10;
-              var m = el("svg", {id: "confusion-matrix", width: size, height: size, viewBox: "0 0 " + size + " " + size, role: "img"},
+              var size = off + cell * k + 10, width = size + 70; // room for the last rotated column label
+              var m = el("svg", {id: "confusion-matrix", width: width, height: size, viewBox: "0 0 " + width + " " + size, role: "img"},
                   document.getElementById("confusion"));
               for (var r = 0; r < k; r++) {
                 el("text", {x: off - 6, y: off + cell * r + cell / 2 + 4, "text-anchor": "end"}, m, labels[r]);
