@@ -6,8 +6,9 @@ COPY . .
 RUN mvn -B -q -DskipTests package -pl app -am
 
 FROM eclipse-temurin:17-jre
-# npm fetches the pretrained network (npm package nsfwjs) into the model cache on first use.
-RUN apt-get update && apt-get install -y --no-install-recommends nodejs npm \
+# npm fetches the pretrained network (npm package nsfwjs) into the model cache on first use;
+# curl runs the compose health checks against --metrics-port's /health.
+RUN apt-get update && apt-get install -y --no-install-recommends nodejs npm curl \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --home-dir /var/lib/graft --create-home graft
 COPY --from=build /src/app/target/graft-app.jar /opt/graft/graft-app.jar

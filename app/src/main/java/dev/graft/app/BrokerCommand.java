@@ -15,6 +15,9 @@ import picocli.CommandLine.Option;
         description = "Run a real single-node Kafka broker (KRaft) in this JVM, with Graft's topics, until stopped (Ctrl-C).")
 final class BrokerCommand implements Callable<Integer> {
 
+    @picocli.CommandLine.Mixin
+    ConfigOption config;
+
     @Option(names = "--port", defaultValue = "9092", description = "Client port on localhost (default: ${DEFAULT-VALUE}).")
     int port;
 

@@ -24,6 +24,9 @@ final class ClassifyCommand implements Callable<Integer> {
     @Mixin
     KafkaOptions kafka;
 
+    @Mixin
+    ConfigOption config;
+
     @Option(names = "--task", required = true, description = "Task whose classifier to use.")
     String task;
 

@@ -64,6 +64,29 @@ public final class Demo {
 
     private final Settings s;
     private final PrintStream out;
+    private io.micrometer.core.instrument.MeterRegistry metrics;
+    private final List<ModelUpdateEvent> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    /** Binds the worker's and trainer's meters to this registry when they start. */
+    public Demo withMetrics(io.micrometer.core.instrument.MeterRegistry registry) {
+        this.metrics = registry;
+        return this;
+    }
+
+    private volatile Thread workerThread;
+    private volatile Thread trainerThread;
+
+    /** For /health: false once the feature worker's or head trainer's thread died (true while they start). */
+    public boolean healthy() {
+        Thread w = workerThread;
+        Thread t = trainerThread;
+        return (w == null || w.isAlive()) && (t == null || t.isAlive());
+    }
+
+    /** The version events published during the run (for the report). */
+    public List<ModelUpdateEvent> events() {
+        return List.copyOf(events);
+    }
 
     public Demo(Settings settings, PrintStream out) {
         this.s = settings;
@@ -79,7 +102,8 @@ public final class Demo {
              EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.builder().build().start()) {
             out.printf("base %s: %d-d features; embedded Kafka at %s (started in %.1f s)%n", base.ref().id(),
                     base.ref().featureDim(), broker.bootstrapServers(), broker.startDuration().toMillis() / 1000.0);
-            KafkaSettings kafka = KafkaSettings.of(broker.bootstrapServers());
+            KafkaSettings plain = KafkaSettings.of(broker.bootstrapServers());
+            KafkaSettings kafka = metrics == null ? plain : KafkaMetricsBridge.install(plain, metrics);
             try (Admin admin = kafka.admin()) {
                 TopicAdmin.ensureTopics(admin, topics, 2);
             }
@@ -91,8 +115,13 @@ public final class Demo {
             HeadTrainerService trainer = new HeadTrainerService(hto, kafka, Clock.systemUTC());
             BlockingQueue<ModelUpdateEvent> published = new LinkedBlockingQueue<>();
             trainer.onPublished(published::add);
-            Thread workerThread = start(worker, "feature-worker");
-            Thread trainerThread = start(trainer, "head-trainer");
+            trainer.onPublished(events::add);
+            if (metrics != null) {
+                GraftMetrics.bindFeatureWorker(metrics, worker, "demo-0");
+                GraftMetrics.bindHeadTrainer(metrics, trainer, s.task());
+            }
+            workerThread = start(worker, "feature-worker");
+            trainerThread = start(trainer, "head-trainer");
             ModelRegistry registry = new ModelRegistry(topics, () -> kafka.consumer(null));
             List<VersionRow> rows = new ArrayList<>();
             List<String> classified;
@@ -107,7 +136,7 @@ public final class Demo {
                         long before = sent;
                         sent += publisher.publish(s.task(), it, -1, p -> { }).sent();
                         awaitFeaturized(worker, before, sent, "phase " + phase + "/" + s.phases() + ": featurizing");
-                        ModelUpdateEvent v = published.poll(s.phaseTimeout().toMillis(), TimeUnit.MILLISECONDS);
+                        ModelUpdateEvent v = awaitVersion(published);
                         if (v == null) {
                             throw new IllegalStateException("no classifier version within " + s.phaseTimeout() + " after phase " + phase);
                         }
@@ -149,11 +178,32 @@ public final class Demo {
             if (done >= sent) {
                 break;
             }
+            requireHealthy();
             if (System.nanoTime() > deadline) {
                 throw new IllegalStateException("feature worker did not keep up: " + worker.featurizedCount() + " of " + sent
                         + " images featurized within " + s.phaseTimeout());
             }
             Thread.sleep(200);
+        }
+    }
+
+    /** The next version, or null after the phase timeout; fails at once if a role's thread died. */
+    private ModelUpdateEvent awaitVersion(BlockingQueue<ModelUpdateEvent> published) throws InterruptedException {
+        long deadline = System.nanoTime() + s.phaseTimeout().toNanos();
+        while (System.nanoTime() < deadline) {
+            ModelUpdateEvent v = published.poll(1, TimeUnit.SECONDS);
+            if (v != null) {
+                return v;
+            }
+            requireHealthy();
+        }
+        return null;
+    }
+
+    private void requireHealthy() {
+        if (!healthy()) {
+            throw new IllegalStateException((workerThread.isAlive() ? "the head trainer" : "the feature worker")
+                    + " stopped with an error (see the log above)");
         }
     }
 

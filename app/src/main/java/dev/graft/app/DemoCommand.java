@@ -53,6 +53,16 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--json", paramLabel = "FILE", description = "Also write the results as JSON.")
     Path json;
 
+    @Option(names = "--report", paramLabel = "DIR", defaultValue = "graft-report",
+            description = "Directory for the HTML report (learning curve, confusion matrix) (default: ${DEFAULT-VALUE}).")
+    Path report;
+
+    @CommandLine.Mixin
+    MetricsOptions metrics;
+
+    @CommandLine.Mixin
+    ConfigOption config;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -67,9 +77,20 @@ final class DemoCommand implements Callable<Integer> {
         Demo.Settings settings = new Demo.Settings(idx, task, base, cut, inputSize, phases, trainPerPhase, testImages,
                 validationPercent, batchSize, modelCache != null ? modelCache : BaseNetworks.defaultCacheDir(),
                 Duration.ofMinutes(15));
-        Demo.Result result = new Demo(settings, System.out).run();
+        Demo demo = new Demo(settings, System.out);
+        Demo.Result result;
+        try (MetricsServer server = metrics.start("demo")) {
+            if (server != null) {
+                demo.withMetrics(server.registry());
+                server.health(demo::healthy);
+            }
+            result = demo.run();
+        }
         System.out.printf("%nfeaturized %d images at %.1f images/s; demo took %.0f s%n", result.imagesFeaturized(),
                 result.featureImagesPerSecond(), result.elapsedSeconds());
+        java.util.Map<Integer, Double> test = new java.util.HashMap<>();
+        result.versions().forEach(v -> test.put(v.version(), v.testAccuracy()));
+        System.out.println("wrote " + HtmlReport.write(report, task, demo.events(), test));
         if (json != null) {
             Path tmp = Files.createTempFile(json.toAbsolutePath().getParent(), ".graft-demo", ".json");
             Files.writeString(tmp, Json.toPrettyString(Demo.toJson(result, settings)));

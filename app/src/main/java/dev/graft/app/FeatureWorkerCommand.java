@@ -18,7 +18,13 @@ final class FeatureWorkerCommand implements Callable<Integer> {
     KafkaOptions kafka;
 
     @Mixin
+    ConfigOption config;
+
+    @Mixin
     BaseOptions base;
+
+    @Mixin
+    MetricsOptions metrics;
 
     @Option(names = "--group", description = "Consumer group (default: graft-features-<base id>, so each base featurizes every image once).")
     String group;
@@ -30,20 +36,35 @@ final class FeatureWorkerCommand implements Callable<Integer> {
     int batchSize;
 
     @Override
-    public Integer call() {
+    public Integer call() throws java.io.IOException {
         base.validate();
-        KafkaSettings settings = kafka.connect();
+        KafkaSettings connected = kafka.connect();
+        MetricsServer server = metrics.start("feature-worker");
+        KafkaSettings settings = server == null ? connected : KafkaMetricsBridge.install(connected, server.registry());
         try (BaseNetwork network = base.load()) {
             FeatureWorkerOptions options = FeatureWorkerOptions.defaults(kafka.topics(),
                             group != null ? group : defaultGroup(network.ref().id()),
                             workerId != null ? workerId : "fw-" + UUID.randomUUID().toString().substring(0, 8))
                     .withBatchSize(batchSize);
             FeatureWorker worker = FeatureWorker.create(options, settings, network);
+            java.util.concurrent.atomic.AtomicBoolean running = new java.util.concurrent.atomic.AtomicBoolean(true);
+            if (server != null) {
+                GraftMetrics.bindFeatureWorker(server.registry(), worker, options.workerId());
+                server.health(running::get);
+            }
             Runtime.getRuntime().addShutdownHook(new Thread(worker::close, "graft-feature-worker-shutdown"));
             System.err.printf("graft feature-worker %s: base %s (%s, cut %s, %dpx, %d-d), group %s%n", options.workerId(),
                     network.ref().id(), network.ref().spec(), network.ref().cut(), network.ref().inputSize(),
                     network.ref().featureDim(), options.groupId());
-            worker.run();
+            try {
+                worker.run();
+            } finally {
+                running.set(false);
+            }
+        } finally {
+            if (server != null) {
+                server.close();
+            }
         }
         return 0;
     }

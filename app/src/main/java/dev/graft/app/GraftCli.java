@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
                 HeadTrainerCommand.class,
                 ClassifyCommand.class,
                 ModelsCommand.class,
+                ReportCommand.class,
                 CommandLine.HelpCommand.class
         })
 public final class GraftCli implements Runnable {
@@ -28,8 +29,14 @@ public final class GraftCli implements Runnable {
     }
 
     public static CommandLine commandLine() {
+        return commandLine(System.getenv());
+    }
+
+    /** The command line reading unset options from {@code env} and the {@code --config} file ({@link SettingsSource}). */
+    static CommandLine commandLine(java.util.Map<String, String> env) {
         CommandLine cl = new CommandLine(new GraftCli());
         cl.setExecutionExceptionHandler(GraftCli::handleError);
+        cl.setDefaultValueProvider(new SettingsSource(env));
         return cl;
     }
 

@@ -20,7 +20,13 @@ final class HeadTrainerCommand implements Callable<Integer> {
     KafkaOptions kafka;
 
     @Mixin
+    ConfigOption config;
+
+    @Mixin
     HeadOptions head;
+
+    @Mixin
+    MetricsOptions metrics;
 
     @Option(names = "--task", required = true, description = "Task to train.")
     String task;
@@ -29,17 +35,30 @@ final class HeadTrainerCommand implements Callable<Integer> {
     String baseId;
 
     @Override
-    public Integer call() {
+    public Integer call() throws java.io.IOException {
         HeadTrainerOptions options = head.apply(HeadTrainerOptions.defaults(kafka.topics(), task));
         if (baseId != null) {
             options = new HeadTrainerOptions(options.topics(), task, baseId, options.head(), options.policy(), options.retryBackoff());
         }
-        KafkaSettings settings = kafka.connect();
+        KafkaSettings connected = kafka.connect();
+        MetricsServer server = metrics.start("head-trainer");
+        KafkaSettings settings = server == null ? connected : KafkaMetricsBridge.install(connected, server.registry());
         HeadTrainerService service = new HeadTrainerService(options, settings, Clock.systemUTC());
         service.onPublished(e -> System.out.printf("version %d of %s published: validation accuracy %.4f (%d images), trained on %d%n",
                 e.version(), e.task(), e.metrics().validationAccuracy(), e.metrics().validationCount(), e.metrics().trainCount()));
         Runtime.getRuntime().addShutdownHook(new Thread(service::close, "graft-head-trainer-shutdown"));
-        service.run();
+        java.util.concurrent.atomic.AtomicBoolean running = new java.util.concurrent.atomic.AtomicBoolean(true);
+        try (server) {
+            if (server != null) {
+                GraftMetrics.bindHeadTrainer(server.registry(), service, task);
+                server.health(running::get);
+            }
+            try {
+                service.run();
+            } finally {
+                running.set(false);
+            }
+        }
         return 0;
     }
 

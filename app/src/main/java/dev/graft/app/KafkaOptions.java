@@ -29,8 +29,17 @@ public final class KafkaOptions {
             description = "Partitions of topics Graft creates when they are missing (default: ${DEFAULT-VALUE}).")
     int partitions;
 
+    @picocli.CommandLine.Spec(picocli.CommandLine.Spec.Target.MIXEE)
+    picocli.CommandLine.Model.CommandSpec mixee;
+
+    /** Client settings: -k flags over GRAFT_KAFKA_* variables over the --config file's kafka.* keys. */
     public KafkaSettings settings() {
-        return KafkaSettings.of(bootstrapServers, kafka);
+        Map<String, String> merged = new LinkedHashMap<>();
+        if (mixee != null && mixee.defaultValueProvider() instanceof SettingsSource source) {
+            merged.putAll(source.kafkaSettings(mixee));
+        }
+        merged.putAll(kafka);
+        return KafkaSettings.of(bootstrapServers, merged);
     }
 
     /** Fails within seconds when no broker answers; creates missing Graft topics. */

@@ -18,6 +18,9 @@ final class ModelsCommand implements Callable<Integer> {
     @Mixin
     KafkaOptions kafka;
 
+    @Mixin
+    ConfigOption config;
+
     @Option(names = "--task", required = true, description = "Task whose versions to show.")
     String task;
 

@@ -61,10 +61,14 @@ class PipelineEndToEndIT {
 
             // 2. A feature worker and a head trainer, as `graft feature-worker` / `graft head-trainer` run them.
             var topics = dev.graft.common.contract.Topics.defaults();
+            MetricsServer metrics = MetricsServer.start(0, "e2e"); // as --metrics-port does
+            KafkaSettings metered = KafkaMetricsBridge.install(settings, metrics.registry());
             FeatureWorker worker = FeatureWorker.create(
-                    FeatureWorkerOptions.defaults(topics, "graft-features-" + base.ref().id(), "e2e-0"), settings, base);
+                    FeatureWorkerOptions.defaults(topics, "graft-features-" + base.ref().id(), "e2e-0"), metered, base);
             HeadTrainerService trainer = new HeadTrainerService(HeadTrainerOptions.defaults(topics, TASK)
-                    .withPolicy(new TrainingPolicy.Settings(400, Duration.ofSeconds(30), 2, 10)), settings, Clock.systemUTC());
+                    .withPolicy(new TrainingPolicy.Settings(400, Duration.ofSeconds(30), 2, 10)), metered, Clock.systemUTC());
+            GraftMetrics.bindFeatureWorker(metrics.registry(), worker, "e2e-0");
+            GraftMetrics.bindHeadTrainer(metrics.registry(), trainer, TASK);
             BlockingQueue<ModelUpdateEvent> published = new LinkedBlockingQueue<>();
             trainer.onPublished(published::add);
             Thread w = new Thread(worker, "e2e-feature-worker");
@@ -90,15 +94,20 @@ class PipelineEndToEndIT {
                 await().atMost(Duration.ofMinutes(5)).until(() -> worker.featurizedCount() >= 1100);
                 assertThat(worker.featurizedCount()).as("every image featurized once").isEqualTo(1100);
                 assertThat(worker.deadLetterCount()).isZero();
+                assertScrapedMetrics(metrics, v2.version());
             } finally {
                 worker.close();
                 trainer.close();
+                metrics.close();
             }
 
             // 4. `graft models list` shows the versions; `graft classify` labels held-out PNG files.
             CliRun list = cli("models", "--bootstrap-servers", bootstrap, "--task", TASK, "list");
             assertThat(list.code()).isZero();
             assertThat(list.out()).contains("version").containsPattern("(?m)^1 ").containsPattern("(?m)^2 ");
+            CliRun report = cli("report", "--bootstrap-servers", bootstrap, "--task", TASK, "--out", tmp.resolve("report").toString());
+            assertThat(report.code()).as(report.err()).isZero();
+            assertThat(Files.readString(tmp.resolve("report").resolve(HtmlReport.FILE_NAME))).contains("\"version\":2", "\"confusionMatrix\":[[");
 
             List<String> truth = new ArrayList<>();
             List<String> args = new ArrayList<>(List.of("classify", "--bootstrap-servers", bootstrap, "--task", TASK, "--top-k", "1"));
@@ -132,6 +141,21 @@ class PipelineEndToEndIT {
             assertThat(registry.fetch(latest.artifact())).hasSize((int) latest.artifact().sizeBytes());
             assertThat(lines).allMatch(l -> l.endsWith("(" + TASK + " v" + latest.version() + ")"));
         }
+    }
+
+    /** /metrics over HTTP while the roles run: Graft's meters moved, Kafka's consumer lag is there. */
+    private static void assertScrapedMetrics(MetricsServer metrics, int version) throws Exception {
+        java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(
+                java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + metrics.port() + "/metrics")).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.body()).contains("graft_images_featurized_total{role=\"e2e\",worker=\"e2e-0\"} 1100.0")
+                .contains("graft_dead_letters_total{role=\"e2e\",worker=\"e2e-0\"} 0.0")
+                .containsPattern("graft_feature_batch_latency_seconds_count\\{role=\"e2e\",worker=\"e2e-0\"\\} [1-9]")
+                .containsPattern("graft_training_time_seconds_count\\{role=\"e2e\",task=\"" + TASK + "\"\\} [1-9]")
+                .containsPattern("graft_model_latest_version\\{role=\"e2e\",task=\"" + TASK + "\"\\} [" + version + "-9]\\.0")
+                .contains("kafka_consumer_records_lag_max{client_id=")
+                .contains("kafka_consumer_records_lag{client_id=");
     }
 
     private static ModelUpdateEvent awaitVersionTrainedOn(BlockingQueue<ModelUpdateEvent> q, int minVersion, int minTrain)

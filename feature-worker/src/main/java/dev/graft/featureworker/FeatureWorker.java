@@ -100,6 +100,17 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
         return batches.get();
     }
 
+    /** Called on the worker thread after each committed batch (metrics hook). */
+    public interface BatchListener {
+        void committed(int featurized, int deadLettered, long nanos);
+    }
+
+    private volatile BatchListener batchListener = (f, d, n) -> { };
+
+    public void onBatch(BatchListener listener) {
+        this.batchListener = listener;
+    }
+
     @Override
     public void run() {
         started = true;
@@ -175,6 +186,8 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
 
     private void processInTransaction(Consumer<byte[], byte[]> c, Producer<byte[], byte[]> p, FeatureBatchCodec codec,
                                       List<ConsumerRecord<byte[], byte[]>> batch) {
+        long t0 = System.nanoTime();
+        MDC.put("batch", batch.get(0).topic() + "-" + batch.get(0).partition() + "@" + batch.get(0).offset() + "+" + batch.size());
         BatchFeaturizer.Result result = featurizer.featurize(batch);
         // Everything that can fail without Kafka (encoding) happens before the transaction opens.
         List<ProducerRecord<byte[], byte[]>> out = new ArrayList<>();
@@ -201,11 +214,17 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
         featurized.addAndGet(result.rows().size());
         deadLettered.addAndGet(result.rejections().size());
         batches.incrementAndGet();
+        batchListener.committed(result.rows().size(), result.rejections().size(), System.nanoTime() - t0);
         for (BatchFeaturizer.Rejection rej : result.rejections()) {
             ConsumerRecord<byte[], byte[]> r = rej.record();
+            MDC.put("record", r.topic() + "-" + r.partition() + "@" + r.offset());
+            MDC.put("image", keyOf(r));
             log.warn("[GRAFT-DLQ] image {} at {}-{}@{} dead-lettered at stage {}: {}", keyOf(r), r.topic(), r.partition(),
                     r.offset(), rej.stage(), rej.error().getMessage());
+            MDC.remove("record");
+            MDC.remove("image");
         }
+        MDC.remove("batch"); // left set on failure, for the abort's log line
     }
 
     private ProducerRecord<byte[], byte[]> deadLetter(BatchFeaturizer.Rejection rej) {

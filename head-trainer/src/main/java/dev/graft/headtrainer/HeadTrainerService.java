@@ -67,6 +67,13 @@ public final class HeadTrainerService implements Runnable, AutoCloseable {
         listeners.add(listener);
     }
 
+    /** How long the latest training and publishing took; read it from an {@link #onPublished} listener (metrics hook). */
+    public Duration lastTrainingTime() {
+        return lastTrainingTime;
+    }
+
+    private volatile Duration lastTrainingTime = Duration.ZERO;
+
     /** Vectors held for the task (null until the first one arrives). */
     public VectorStore store() {
         return store;
@@ -117,7 +124,9 @@ public final class HeadTrainerService implements Runnable, AutoCloseable {
                 long seen = store.trainChanges();
                 log.info("training task {} version {}: {}", options.task(), nextVersion, d.reason());
                 try {
+                    long t0 = System.nanoTime();
                     ModelUpdateEvent published = trainAndPublish(p, registry, nextVersion, parent, baseRef, positions(c));
+                    lastTrainingTime = Duration.ofNanos(System.nanoTime() - t0);
                     parent = Optional.of(TrainedHead.fromBytes(registry.fetch(published.artifact())));
                     nextVersion++;
                     policy.trained(seen);
