@@ -53,6 +53,8 @@ public final class HeadTrainerService implements Runnable, AutoCloseable {
     private volatile boolean started;
     private volatile Consumer<byte[], byte[]> consumer;
     private volatile VectorStore store;
+    /** Test hook: runs inside the open transaction, after the artifact and event are sent, before the commit. */
+    private volatile java.util.function.IntConsumer beforeCommit = v -> { };
     /** The base the task trains on (from the latest version, or the first feature batch's header). */
     private BaseRef baseRef;
 
@@ -65,6 +67,11 @@ public final class HeadTrainerService implements Runnable, AutoCloseable {
     /** Called on the trainer thread after each version is committed. */
     public void onPublished(java.util.function.Consumer<ModelUpdateEvent> listener) {
         listeners.add(listener);
+    }
+
+    /** Test hook (simulates a crash or a stall inside a version's transaction). */
+    void beforeCommit(java.util.function.IntConsumer hook) {
+        this.beforeCommit = hook;
     }
 
     /** Vectors held for the task (null until the first one arrives). */
@@ -96,16 +103,26 @@ public final class HeadTrainerService implements Runnable, AutoCloseable {
             TrainingPolicy policy = new TrainingPolicy(options.policy(), clock);
             boolean caughtUp = trainedUpTo.isEmpty();
             baseRef = latest.map(ModelUpdateEvent::base).orElse(null);
+            // train vectors from records below the latest version's lineage offsets: already trained on
+            long alreadyTrained = 0;
 
             while (running) {
                 for (ConsumerRecord<byte[], byte[]> r : c.poll(POLL)) {
+                    long before = store == null ? 0 : store.trainChanges();
                     baseId = accept(codec, r, baseId);
+                    Long boundary = trainedUpTo.get(r.partition());
+                    if (!caughtUp && boundary != null && r.offset() < boundary && store != null) {
+                        alreadyTrained += store.trainChanges() - before;
+                    }
                 }
                 if (!caughtUp && positionsReached(c, trainedUpTo)) {
                     caughtUp = true;
-                    if (store != null) {
-                        policy.trained(store.trainChanges());
-                    }
+                    // only what the latest version saw counts as trained; records read past its
+                    // lineage offsets in the same polls are new (e.g. data that arrived while the
+                    // previous trainer was down or before it could train)
+                    policy.trained(alreadyTrained);
+                    log.info("caught up with version {}: {} train vectors already trained on, {} new",
+                            nextVersion - 1, alreadyTrained, store == null ? 0 : store.trainChanges() - alreadyTrained);
                 }
                 if (!caughtUp || store == null) {
                     continue;
@@ -117,8 +134,11 @@ public final class HeadTrainerService implements Runnable, AutoCloseable {
                 long seen = store.trainChanges();
                 log.info("training task {} version {}: {}", options.task(), nextVersion, d.reason());
                 try {
-                    ModelUpdateEvent published = trainAndPublish(p, registry, nextVersion, parent, baseRef, positions(c));
-                    parent = Optional.of(TrainedHead.fromBytes(registry.fetch(published.artifact())));
+                    TrainedHead[] head = new TrainedHead[1];
+                    ModelUpdateEvent published = trainAndPublish(p, registry, nextVersion, parent, baseRef, positions(c), head);
+                    // the head just committed is the next warm start (no round trip through Kafka: right after
+                    // a commit the read_committed end offset may not have moved past the artifact yet)
+                    parent = Optional.of(head[0]);
                     nextVersion++;
                     policy.trained(seen);
                     for (var l : listeners) {
@@ -186,8 +206,9 @@ public final class HeadTrainerService implements Runnable, AutoCloseable {
 
     private ModelUpdateEvent trainAndPublish(Producer<byte[], byte[]> p, ModelRegistry registry, int version,
                                              Optional<TrainedHead> parent, BaseRef base,
-                                             Map<Integer, Long> offsets) {
+                                             Map<Integer, Long> offsets, TrainedHead[] trained) {
         TrainedHead head = trainer.train(options.head(), store, parent);
+        trained[0] = head;
         VectorStore.SplitData validation = store.validation();
         ModelUpdateEvent.Metrics metrics = Evaluator.evaluate(head, validation).toMetrics(store.size(Split.TRAIN));
         Map<String, Object> hyper = new HashMap<>(options.head().toMap());
@@ -199,6 +220,7 @@ public final class HeadTrainerService implements Runnable, AutoCloseable {
         byte[] artifact = head.toBytes();
         p.beginTransaction();
         ModelUpdateEvent event = registry.publish(p, draft, artifact, TrainedHead.FORMAT);
+        beforeCommit.accept(version);
         p.commitTransaction();
         log.info("[GRAFT-VERSION-PUBLISHED] task {} version {}: validation accuracy {} on {} images, trained on {}",
                 options.task(), version, metrics.validationAccuracy(), metrics.validationCount(), metrics.trainCount());

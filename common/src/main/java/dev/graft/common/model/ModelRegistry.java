@@ -33,6 +33,8 @@ import org.slf4j.LoggerFactory;
 public final class ModelRegistry {
     private static final Logger log = LoggerFactory.getLogger(ModelRegistry.class);
     private static final Duration POLL = Duration.ofMillis(200);
+    /** How long {@link #fetch} waits for the end of the artifact partition to reach all chunks. */
+    private static final Duration FETCH_PATIENCE = Duration.ofSeconds(10);
 
     private final Topics topics;
     private final Supplier<Consumer<byte[], byte[]>> consumers;
@@ -127,10 +129,15 @@ public final class ModelRegistry {
             c.assign(List.of(tp));
             c.seek(tp, loc.offset());
             long end = c.endOffsets(List.of(tp)).get(tp);
+            long deadline = System.nanoTime() + FETCH_PATIENCE.toNanos();
             while (!assembler.complete()) {
                 if (c.position(tp) >= end) {
-                    throw new IllegalStateException("artifact " + ref.uri() + " is incomplete: reached the end of "
-                            + tp + " before all " + loc.chunks() + " chunks");
+                    // the read_committed end (last stable offset) can lag a just-committed transaction briefly
+                    end = c.endOffsets(List.of(tp)).get(tp);
+                    if (c.position(tp) >= end && System.nanoTime() > deadline) {
+                        throw new IllegalStateException("artifact " + ref.uri() + " is incomplete: reached the end of "
+                                + tp + " before all " + loc.chunks() + " chunks");
+                    }
                 }
                 ConsumerRecords<byte[], byte[]> recs = c.poll(POLL);
                 for (ConsumerRecord<byte[], byte[]> r : recs) {
