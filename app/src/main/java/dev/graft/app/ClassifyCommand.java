@@ -18,7 +18,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "classify", mixinStandardHelpOptions = true,
-        description = "Classify image files with the newest (or a given) published version of a task: top-k labels with probabilities, and the version used.")
+        description = "Classify image files with the serving (or a given) version of a task: top-k labels with probabilities, and the version used.")
 final class ClassifyCommand implements Callable<Integer> {
 
     @Mixin
@@ -27,7 +27,7 @@ final class ClassifyCommand implements Callable<Integer> {
     @Option(names = "--task", required = true, description = "Task whose classifier to use.")
     String task;
 
-    @Option(names = "--version", description = "Version to use (default: the newest).")
+    @Option(names = "--version", description = "Version to use (default: the serving version, or the newest if none serves).")
     Integer version;
 
     @Option(names = "--top-k", defaultValue = "3", description = "How many labels to print per image (default: ${DEFAULT-VALUE}).")
@@ -56,10 +56,11 @@ final class ClassifyCommand implements Callable<Integer> {
         }
         KafkaSettings settings = kafka.connect();
         ModelRegistry registry = new ModelRegistry(kafka.topics(), () -> settings.consumer(null));
-        List<ModelUpdateEvent> versions = registry.events(task).stream()
-                .filter(e -> ModelUpdateEvent.VERSION_PUBLISHED.equals(e.type())).toList();
-        ModelUpdateEvent chosen = (version == null ? versions.stream().reduce((a, b) -> b)
-                : versions.stream().filter(e -> e.version() == version).findFirst())
+        ModelRegistry.TaskState state = registry.state(task);
+        List<ModelUpdateEvent> versions = state.versions();
+        ModelUpdateEvent chosen = (version == null
+                ? state.resolve(ModelUpdateEvent.SERVING).or(() -> versions.stream().reduce((a, b) -> b))
+                : state.version(version))
                 .orElseThrow(() -> new IllegalStateException(version == null
                         ? "task '" + task + "' has no published version yet"
                         : "task '" + task + "' has no version " + version));

@@ -128,9 +128,9 @@ class PipelineEndToEndIT {
 
             // The published artifact is what classify used: fetchable and verified by any consumer.
             ModelRegistry registry = new ModelRegistry(topics, () -> settings.consumer(null));
-            ModelUpdateEvent latest = registry.latest(TASK).orElseThrow();
-            assertThat(registry.fetch(latest.artifact())).hasSize((int) latest.artifact().sizeBytes());
-            assertThat(lines).allMatch(l -> l.endsWith("(" + TASK + " v" + latest.version() + ")"));
+            ModelUpdateEvent serving = registry.state(TASK).resolve(ModelUpdateEvent.SERVING).orElseThrow();
+            assertThat(registry.fetch(serving.artifact())).hasSize((int) serving.artifact().sizeBytes());
+            assertThat(lines).allMatch(l -> l.endsWith("(" + TASK + " v" + serving.version() + ")"));
         }
     }
 

@@ -218,12 +218,26 @@ public final class HeadTrainerService implements Runnable, AutoCloseable {
                         parent.isPresent() ? version - 1 : null),
                 null);
         byte[] artifact = head.toBytes();
+        // serving as of now (a manual promote or rollback may have changed it since the last version)
+        ModelRegistry.TaskState state = registry.state(options.task());
+        Optional<ModelUpdateEvent> serving = state.resolve(ModelUpdateEvent.SERVING);
+        boolean promote = options.promotes(metrics.validationAccuracy(), serving
+                .map(e -> java.util.OptionalDouble.of(e.metrics().validationAccuracy()))
+                .orElse(java.util.OptionalDouble.empty()));
         p.beginTransaction();
         ModelUpdateEvent event = registry.publish(p, draft, artifact, TrainedHead.FORMAT);
+        registry.setAlias(p, options.task(), ModelUpdateEvent.LATEST, version, ModelUpdateEvent.REASON_PUBLISHED, clock.instant());
+        if (promote) {
+            registry.setAlias(p, options.task(), ModelUpdateEvent.SERVING, version, ModelUpdateEvent.REASON_PROMOTED, clock.instant());
+        }
         beforeCommit.accept(version);
         p.commitTransaction();
-        log.info("[GRAFT-VERSION-PUBLISHED] task {} version {}: validation accuracy {} on {} images, trained on {}",
-                options.task(), version, metrics.validationAccuracy(), metrics.validationCount(), metrics.trainCount());
+        log.info("[GRAFT-VERSION-PUBLISHED] task {} version {}: validation accuracy {} on {} images, trained on {}; {}",
+                options.task(), version, metrics.validationAccuracy(), metrics.validationCount(), metrics.trainCount(),
+                promote ? "promoted to serving" + serving.map(e -> " (was v" + e.version() + " at "
+                        + e.metrics().validationAccuracy() + ")").orElse("")
+                        : "not promoted: serving v" + serving.get().version() + " has validation accuracy "
+                        + serving.get().metrics().validationAccuracy() + " (margin " + options.promotionMargin() + ")");
         return event;
     }
 

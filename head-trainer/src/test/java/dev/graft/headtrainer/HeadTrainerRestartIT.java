@@ -102,10 +102,15 @@ class HeadTrainerRestartIT {
                 assertThat(d.published.poll(3, TimeUnit.SECONDS)).isNull();
                 d.close();
 
-                List<ModelUpdateEvent> events = registry.events(TASK);
+                List<ModelUpdateEvent> events = registry.versions(TASK);
                 assertThat(events).extracting(ModelUpdateEvent::version).containsExactly(1, 2, 3, 4);
                 assertThat(events).extracting(e -> e.artifact().sha256()).doesNotHaveDuplicates();
                 assertThat(registry.latest(TASK).orElseThrow().artifact()).isEqualTo(v4.artifact());
+                // the zombie's alias events went down with its transaction
+                assertThat(registry.events(TASK).stream().filter(ModelUpdateEvent::setsAlias)
+                        .filter(e -> ModelUpdateEvent.LATEST.equals(e.alias())).map(ModelUpdateEvent::version))
+                        .containsExactly(1, 2, 3, 4);
+                assertThat(registry.aliases(TASK).get(ModelUpdateEvent.LATEST)).hasValue(4);
             }
         }
     }

@@ -85,7 +85,10 @@ public final class ModelRegistry {
         return event;
     }
 
-    /** Every committed event of {@code task} (all tasks if null), in publication order per partition, by version. */
+    /**
+     * Every committed event of {@code task} (all tasks if null), grouped by task, each task's in log order
+     * (one task's events share a partition, so this is the order they were written in).
+     */
     public List<ModelUpdateEvent> events(String task) {
         List<ModelUpdateEvent> out = new ArrayList<>();
         try (Consumer<byte[], byte[]> c = consumers.get()) {
@@ -96,28 +99,86 @@ public final class ModelRegistry {
             Map<TopicPartition, Long> end = c.endOffsets(parts);
             while (!caughtUp(c, end)) {
                 for (ConsumerRecord<byte[], byte[]> r : c.poll(POLL)) {
-                    ModelUpdateEvent e;
-                    try {
-                        e = Json.fromBytes(r.value(), ModelUpdateEvent.class);
-                    } catch (RuntimeException ex) {
-                        log.warn("skipping unreadable model-update event at {}-{}@{}: {}", r.topic(), r.partition(), r.offset(), ex.getMessage());
-                        continue;
-                    }
-                    if (task == null || task.equals(e.task())) {
+                    ModelUpdateEvent e = parse(r);
+                    if (e != null && (task == null || task.equals(e.task()))) {
                         out.add(e);
                     }
                 }
             }
         }
-        out.sort(Comparator.comparing(ModelUpdateEvent::task).thenComparingInt(ModelUpdateEvent::version));
+        out.sort(Comparator.comparing(ModelUpdateEvent::task)); // stable: keeps each task's log order
         return out;
+    }
+
+    /** Parses a model-updates record; null (logged) if unreadable. */
+    public static ModelUpdateEvent parse(ConsumerRecord<byte[], byte[]> r) {
+        try {
+            return Json.fromBytes(r.value(), ModelUpdateEvent.class);
+        } catch (RuntimeException ex) {
+            log.warn("skipping unreadable model-update event at {}-{}@{}: {}", r.topic(), r.partition(), r.offset(), ex.getMessage());
+            return null;
+        }
+    }
+
+    /** The published versions of a task, by version number. */
+    public List<ModelUpdateEvent> versions(String task) {
+        return versionsOf(events(task));
+    }
+
+    static List<ModelUpdateEvent> versionsOf(List<ModelUpdateEvent> events) {
+        return events.stream().filter(ModelUpdateEvent::publishesVersion)
+                .sorted(Comparator.comparing(ModelUpdateEvent::task).thenComparingInt(ModelUpdateEvent::version))
+                .toList();
     }
 
     /** The newest published version of a task. */
     public Optional<ModelUpdateEvent> latest(String task) {
         return events(task).stream()
-                .filter(e -> ModelUpdateEvent.VERSION_PUBLISHED.equals(e.type()))
+                .filter(ModelUpdateEvent::publishesVersion)
                 .max(Comparator.comparingInt(ModelUpdateEvent::version));
+    }
+
+    /** The task's aliases ({@code latest}, {@code serving}), replayed from its alias-set events. */
+    public Aliases aliases(String task) {
+        return Aliases.replay(events(task));
+    }
+
+    /** A task's versions and aliases from one read of the topic. */
+    public record TaskState(List<ModelUpdateEvent> versions, Aliases aliases) {
+        public Optional<ModelUpdateEvent> version(int v) {
+            return versions.stream().filter(e -> e.version() == v).findFirst();
+        }
+
+        /** The version an alias names, if both exist. */
+        public Optional<ModelUpdateEvent> resolve(String alias) {
+            var v = aliases.get(alias);
+            return v.isPresent() ? version(v.getAsInt()) : Optional.empty();
+        }
+    }
+
+    public TaskState state(String task) {
+        List<ModelUpdateEvent> all = events(task);
+        return new TaskState(versionsOf(all), Aliases.replay(all));
+    }
+
+    /**
+     * Writes an alias-set event with {@code producer} (inside its open transaction if it is transactional;
+     * a plain producer's send is waited for). The caller checks that the version exists.
+     */
+    public ModelUpdateEvent setAlias(Producer<byte[], byte[]> producer, String task, String alias, int version,
+                                     String reason, java.time.Instant at) {
+        ModelUpdateEvent e = ModelUpdateEvent.aliasSet(task, alias, version, reason, at);
+        try {
+            producer.send(new ProducerRecord<>(topics.modelUpdates(), task.getBytes(StandardCharsets.UTF_8),
+                    Json.toBytes(e))).get();
+        } catch (InterruptedException ie) {
+            Thread.currentThread().interrupt();
+            throw new KafkaException("interrupted while setting alias " + alias + " of " + task, ie);
+        } catch (ExecutionException ee) {
+            throw ee.getCause() instanceof KafkaException ke ? ke
+                    : new KafkaException("setting alias " + alias + " of " + task + " failed", ee.getCause());
+        }
+        return e;
     }
 
     /** Fetches an artifact by its reference and verifies its sha256. */
