@@ -181,6 +181,50 @@ public final class ModelRegistry {
         return e;
     }
 
+    /**
+     * Tails the model-updates topic from the beginning: each {@link Follower#poll} returns the task's
+     * events committed since the previous one, in log order. One thread; {@link Follower#wakeup} from any.
+     */
+    public Follower follow(String task) {
+        return new Follower(task, consumers.get());
+    }
+
+    public final class Follower implements AutoCloseable {
+        private final String task;
+        private final Consumer<byte[], byte[]> consumer;
+
+        private Follower(String task, Consumer<byte[], byte[]> consumer) {
+            this.task = task;
+            this.consumer = consumer;
+            List<TopicPartition> parts = consumer.partitionsFor(topics.modelUpdates(), Duration.ofSeconds(10)).stream()
+                    .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
+            consumer.assign(parts);
+            consumer.seekToBeginning(parts);
+        }
+
+        /** New events of the task (possibly none), waiting at most {@code timeout}. */
+        public List<ModelUpdateEvent> poll(Duration timeout) {
+            List<ModelUpdateEvent> out = new ArrayList<>();
+            for (ConsumerRecord<byte[], byte[]> r : consumer.poll(timeout)) {
+                ModelUpdateEvent e = parse(r);
+                if (e != null && task.equals(e.task())) {
+                    out.add(e);
+                }
+            }
+            return out;
+        }
+
+        /** Makes a blocked {@link #poll} throw {@code WakeupException}. */
+        public void wakeup() {
+            consumer.wakeup();
+        }
+
+        @Override
+        public void close() {
+            consumer.close();
+        }
+    }
+
     /** Fetches an artifact by its reference and verifies its sha256. */
     public byte[] fetch(ArtifactRef ref) {
         ArtifactChunks.Location loc = ArtifactChunks.Location.parse(ref.uri());
