@@ -3,7 +3,10 @@ package dev.graft.app;
 import dev.graft.common.contract.ModelUpdateEvent;
 import dev.graft.common.kafka.KafkaSettings;
 import dev.graft.common.model.ModelRegistry;
+import dev.graft.common.serving.ServingClient;
 import dev.graft.headtrainer.Classifier;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -57,16 +60,31 @@ final class ClassifyCommand implements Callable<Integer> {
         KafkaSettings settings = kafka.connect();
         ModelRegistry registry = new ModelRegistry(kafka.topics(), () -> settings.consumer(null));
         ModelRegistry.TaskState state = registry.state(task);
-        List<ModelUpdateEvent> versions = state.versions();
-        ModelUpdateEvent chosen = (version == null
-                ? state.resolve(ModelUpdateEvent.SERVING).or(() -> versions.stream().reduce((a, b) -> b))
-                : state.version(version))
-                .orElseThrow(() -> new IllegalStateException(version == null
-                        ? "task '" + task + "' has no published version yet"
-                        : "task '" + task + "' has no version " + version));
-        try (Classifier classifier = Classifier.load(registry, chosen,
-                modelCache != null ? modelCache : dev.graft.common.base.BaseNetworks.defaultCacheDir())) {
-            List<Classifier.Prediction> preds = classifier.classify(images);
+        ServingClient.Target target;
+        if (version != null) {
+            state.version(version).orElseThrow(() -> new IllegalStateException("task '" + task + "' has no version " + version));
+            target = ServingClient.Target.pinned(version);
+        } else if (state.aliases().serving().isPresent()) {
+            target = ServingClient.Target.serving();
+        } else {
+            // versions published before aliases existed: the newest
+            target = ServingClient.Target.pinned(state.versions().stream().mapToInt(ModelUpdateEvent::version).max()
+                    .orElseThrow(() -> new IllegalStateException("task '" + task + "' has no published version yet")));
+        }
+        Path cache = modelCache != null ? modelCache : dev.graft.common.base.BaseNetworks.defaultCacheDir();
+        try (ServingClient<Classifier> client = ServingClient.start(registry, task, target,
+                (v, artifact) -> Classifier.fromArtifact(v, artifact, cache))) {
+            long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(10);
+            while (!client.awaitReady(Duration.ofMillis(500))) {
+                if (client.lastFailure().isPresent()) {
+                    Exception e = client.lastFailure().get();
+                    throw new IllegalStateException("cannot load " + task + " (" + target + "): " + e.getMessage(), e);
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("no version of " + task + " (" + target + ") loaded within 10 minutes");
+                }
+            }
+            List<Classifier.Prediction> preds = client.call((v, classifier) -> classifier.classify(images));
             for (int i = 0; i < files.size(); i++) {
                 Classifier.Prediction p = preds.get(i);
                 StringBuilder sb = new StringBuilder(files.get(i).toString()).append(": ");
