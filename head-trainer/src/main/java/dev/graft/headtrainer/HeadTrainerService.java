@@ -221,9 +221,10 @@ public final class HeadTrainerService implements Runnable, AutoCloseable {
         // serving as of now (a manual promote or rollback may have changed it since the last version)
         ModelRegistry.TaskState state = registry.state(options.task());
         Optional<ModelUpdateEvent> serving = state.resolve(ModelUpdateEvent.SERVING);
-        boolean promote = options.promotes(metrics.validationAccuracy(), serving
-                .map(e -> java.util.OptionalDouble.of(e.metrics().validationAccuracy()))
-                .orElse(java.util.OptionalDouble.empty()));
+        java.util.OptionalDouble servingAccuracy = serving
+                .map(e -> java.util.OptionalDouble.of(accuracyNow(e, parent, version, validation, registry)))
+                .orElse(java.util.OptionalDouble.empty());
+        boolean promote = options.promotes(metrics.validationAccuracy(), servingAccuracy);
         p.beginTransaction();
         ModelUpdateEvent event = registry.publish(p, draft, artifact, TrainedHead.FORMAT);
         registry.setAlias(p, options.task(), ModelUpdateEvent.LATEST, version, ModelUpdateEvent.REASON_PUBLISHED, clock.instant());
@@ -237,8 +238,34 @@ public final class HeadTrainerService implements Runnable, AutoCloseable {
                 promote ? "promoted to serving" + serving.map(e -> " (was v" + e.version() + " at "
                         + e.metrics().validationAccuracy() + ")").orElse("")
                         : "not promoted: serving v" + serving.get().version() + " has validation accuracy "
-                        + serving.get().metrics().validationAccuracy() + " (margin " + options.promotionMargin() + ")");
+                        + servingAccuracy.getAsDouble() + " on the same validation split (margin "
+                        + options.promotionMargin() + ")");
         return event;
+    }
+
+    /**
+     * The serving version's accuracy on today's validation split, so a candidate and the serving head are
+     * compared on the same rows (a head that lacks newer classes gets their rows wrong). Falls back to the
+     * accuracy recorded in its event if it was trained on another base or cannot be evaluated.
+     */
+    private double accuracyNow(ModelUpdateEvent serving, Optional<TrainedHead> parent, int version,
+                               VectorStore.SplitData validation, ModelRegistry registry) {
+        double recorded = serving.metrics().validationAccuracy();
+        if (store == null || !store.baseId().equals(serving.base().id()) || validation.size() == 0) {
+            return recorded;
+        }
+        try {
+            TrainedHead head = parent.isPresent() && serving.version() == version - 1 ? parent.get()
+                    : TrainedHead.fromBytes(registry.fetch(serving.artifact()));
+            double now = Evaluator.evaluate(head, validation).accuracy();
+            log.info("serving v{} of {}: validation accuracy {} now ({} when published)", serving.version(),
+                    options.task(), now, recorded);
+            return now;
+        } catch (RuntimeException e) {
+            log.warn("cannot re-evaluate serving v{} of {}, using its recorded accuracy {}: {}", serving.version(),
+                    options.task(), recorded, e.toString());
+            return recorded;
+        }
     }
 
     private static boolean positionsReached(Consumer<byte[], byte[]> c, Map<Integer, Long> target) {

@@ -25,8 +25,9 @@ import org.junit.jupiter.api.Timeout;
 
 /**
  * Automatic promotion to {@code serving} on a real broker: a version whose validation accuracy is more
- * than the margin below the serving one's becomes {@code latest} but not {@code serving}. The worse
- * version is made by adding validation vectors with shuffled labels (the head cannot be right on them).
+ * than the margin below the serving one's (re-evaluated on the same validation rows) becomes
+ * {@code latest} but not {@code serving}. The worse version is made by adding train vectors with
+ * shifted labels.
  */
 class HeadTrainerPromotionIT {
     static final String TASK = "promotion";
@@ -37,7 +38,7 @@ class HeadTrainerPromotionIT {
         Topics topics = Topics.defaults();
         HeadTrainerOptions options = HeadTrainerOptions.defaults(topics, TASK)
                 .withHead(HeadConfig.defaults().withHiddenUnits(16).withEpochs(20))
-                .withPolicy(new TrainingPolicy.Settings(90, Duration.ofHours(1), 2, 10))
+                .withPolicy(new TrainingPolicy.Settings(180, Duration.ofHours(1), 2, 10))
                 .withPromotionMargin(0.05);
         Random r = new Random(11);
         try (KafkaTestCluster kafka = KafkaTestCluster.start()) {
@@ -53,7 +54,7 @@ class HeadTrainerPromotionIT {
             t.start();
             try (FeatureFeed feed = new FeatureFeed(settings, topics, TASK, FeatureFeed.syntheticBase(32))) {
                 feed.publish(feed.blobs(r, 0, 3, 3, 10, Split.VALIDATION, "val"));
-                feed.publish(feed.blobs(r, 0, 3, 3, 30, Split.TRAIN, "p1"));
+                feed.publish(feed.blobs(r, 0, 3, 3, 60, Split.TRAIN, "p1"));
                 ModelUpdateEvent v1 = published.poll(90, TimeUnit.SECONDS);
                 assertThat(v1).isNotNull();
                 assertThat(v1.metrics().validationAccuracy()).isGreaterThan(0.5);
@@ -61,14 +62,13 @@ class HeadTrainerPromotionIT {
                 assertThat(a1.serving()).as("a first version is promoted").hasValue(1);
                 assertThat(a1.get(ModelUpdateEvent.LATEST)).hasValue(1);
 
-                // 60 more validation rows whose labels are shifted by one class: v2 is far worse
+                // 180 more train rows whose labels are shifted by one class: v2 learns a wrong mapping
                 List<FeatureRow> wrong = new ArrayList<>();
-                for (FeatureRow row : feed.blobs(r, 0, 3, 3, 20, Split.VALIDATION, "wrong")) {
+                for (FeatureRow row : feed.blobs(r, 0, 3, 3, 60, Split.TRAIN, "wrong")) {
                     String shifted = "c" + ((Integer.parseInt(row.label().substring(1)) + 1) % 3);
                     wrong.add(new FeatureRow(row.imageId(), row.task(), shifted, row.split(), row.baseId(), row.vector(), row.source()));
                 }
                 feed.publish(wrong);
-                feed.publish(feed.blobs(r, 0, 3, 3, 30, Split.TRAIN, "p2"));
                 ModelUpdateEvent v2 = published.poll(90, TimeUnit.SECONDS);
                 assertThat(v2).isNotNull();
                 assertThat(v2.version()).isEqualTo(2);
