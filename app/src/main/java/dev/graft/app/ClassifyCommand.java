@@ -3,7 +3,10 @@ package dev.graft.app;
 import dev.graft.common.contract.ModelUpdateEvent;
 import dev.graft.common.kafka.KafkaSettings;
 import dev.graft.common.model.ModelRegistry;
+import dev.graft.common.serving.ServingClient;
 import dev.graft.headtrainer.Classifier;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -18,7 +21,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "classify", mixinStandardHelpOptions = true,
-        description = "Classify image files with the newest (or a given) published version of a task: top-k labels with probabilities, and the version used.")
+        description = "Classify image files with the serving (or a given) version of a task: top-k labels with probabilities, and the version used.")
 final class ClassifyCommand implements Callable<Integer> {
 
     @Mixin
@@ -30,7 +33,7 @@ final class ClassifyCommand implements Callable<Integer> {
     @Option(names = "--task", required = true, description = "Task whose classifier to use.")
     String task;
 
-    @Option(names = "--version", description = "Version to use (default: the newest).")
+    @Option(names = "--version", description = "Version to use (default: the serving version, or the newest if none serves).")
     Integer version;
 
     @Option(names = "--top-k", defaultValue = "3", description = "How many labels to print per image (default: ${DEFAULT-VALUE}).")
@@ -59,16 +62,32 @@ final class ClassifyCommand implements Callable<Integer> {
         }
         KafkaSettings settings = kafka.connect();
         ModelRegistry registry = new ModelRegistry(kafka.topics(), () -> settings.consumer(null));
-        List<ModelUpdateEvent> versions = registry.events(task).stream()
-                .filter(e -> ModelUpdateEvent.VERSION_PUBLISHED.equals(e.type())).toList();
-        ModelUpdateEvent chosen = (version == null ? versions.stream().reduce((a, b) -> b)
-                : versions.stream().filter(e -> e.version() == version).findFirst())
-                .orElseThrow(() -> new IllegalStateException(version == null
-                        ? "task '" + task + "' has no published version yet"
-                        : "task '" + task + "' has no version " + version));
-        try (Classifier classifier = Classifier.load(registry, chosen,
-                modelCache != null ? modelCache : dev.graft.common.base.BaseNetworks.defaultCacheDir())) {
-            List<Classifier.Prediction> preds = classifier.classify(images);
+        ModelRegistry.TaskState state = registry.state(task);
+        ServingClient.Target target;
+        if (version != null) {
+            state.version(version).orElseThrow(() -> new IllegalStateException("task '" + task + "' has no version " + version));
+            target = ServingClient.Target.pinned(version);
+        } else if (state.aliases().serving().isPresent()) {
+            target = ServingClient.Target.serving();
+        } else {
+            // versions published before aliases existed: the newest
+            target = ServingClient.Target.pinned(state.versions().stream().mapToInt(ModelUpdateEvent::version).max()
+                    .orElseThrow(() -> new IllegalStateException("task '" + task + "' has no published version yet")));
+        }
+        Path cache = modelCache != null ? modelCache : dev.graft.common.base.BaseNetworks.defaultCacheDir();
+        try (ServingClient<Classifier> client = ServingClient.start(registry, task, target,
+                (v, artifact) -> Classifier.fromArtifact(v, artifact, cache))) {
+            long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(10);
+            while (!client.awaitReady(Duration.ofMillis(500))) {
+                if (client.lastFailure().isPresent()) {
+                    Exception e = client.lastFailure().get();
+                    throw new IllegalStateException("cannot load " + task + " (" + target + "): " + e.getMessage(), e);
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("no version of " + task + " (" + target + ") loaded within 10 minutes");
+                }
+            }
+            List<Classifier.Prediction> preds = client.call((v, classifier) -> classifier.classify(images));
             for (int i = 0; i < files.size(); i++) {
                 Classifier.Prediction p = preds.get(i);
                 StringBuilder sb = new StringBuilder(files.get(i).toString()).append(": ");

@@ -16,6 +16,7 @@ import picocli.CommandLine.Command;
                 ClassifyCommand.class,
                 ModelsCommand.class,
                 ReportCommand.class,
+                BenchCommand.class,
                 CommandLine.HelpCommand.class
         })
 public final class GraftCli implements Runnable {

@@ -38,7 +38,7 @@ final class HeadTrainerCommand implements Callable<Integer> {
     public Integer call() throws java.io.IOException {
         HeadTrainerOptions options = head.apply(HeadTrainerOptions.defaults(kafka.topics(), task));
         if (baseId != null) {
-            options = new HeadTrainerOptions(options.topics(), task, baseId, options.head(), options.policy(), options.retryBackoff());
+            options = options.withBaseId(baseId);
         }
         KafkaSettings connected = kafka.connect();
         MetricsServer server = metrics.start("head-trainer");
@@ -70,6 +70,9 @@ final class HeadTrainerCommand implements Callable<Integer> {
         @Option(names = "--max-wait", defaultValue = "60s", description = "... or when some arrived and waited this long, e.g. 30s, 2m (default: ${DEFAULT-VALUE}).")
         String maxWait;
 
+        @Option(names = "--promotion-margin", defaultValue = "0.01", description = "A new version becomes 'serving' unless its validation accuracy is more than this below the serving one's (default: ${DEFAULT-VALUE}).")
+        double promotionMargin;
+
         @Option(names = "--hidden", description = "Hidden units of the head; 0 = softmax regression (default: the head's default).")
         Integer hidden;
 
@@ -91,7 +94,7 @@ final class HeadTrainerCommand implements Callable<Integer> {
                 c = c.withLearningRate(learningRate);
             }
             TrainingPolicy.Settings d = o.policy();
-            return o.withHead(c).withPolicy(new TrainingPolicy.Settings(minNew, parseDuration(maxWait), d.minLabels(), d.minTrainCount()));
+            return o.withHead(c).withPromotionMargin(promotionMargin).withPolicy(new TrainingPolicy.Settings(minNew, parseDuration(maxWait), d.minLabels(), d.minTrainCount()));
         }
 
         static Duration parseDuration(String s) {

@@ -16,7 +16,7 @@ import org.nd4j.linalg.factory.Nd4j;
 /**
  * A published classifier version, loaded whole: the base it was trained on (loaded from its spec and
  * checked against the version's base id) and the head (fetched from Kafka, sha256 verified).
- * Not thread-safe: the base network is not.
+ * Thread-safe by serialising {@link #classify} (the base network is not thread-safe).
  */
 public final class Classifier implements AutoCloseable {
     private final ModelUpdateEvent version;
@@ -46,7 +46,15 @@ public final class Classifier implements AutoCloseable {
 
     /** Loads a version: fetches and verifies the head artifact, loads the base from the version's spec. */
     public static Classifier load(ModelRegistry registry, ModelUpdateEvent version, Path modelCache) {
-        TrainedHead head = TrainedHead.fromBytes(registry.fetch(version.artifact()));
+        return fromArtifact(version, registry.fetch(version.artifact()), modelCache);
+    }
+
+    /**
+     * Builds a version from its (already verified) artifact bytes, loading the base from the version's spec;
+     * usable as a {@link dev.graft.common.serving.ServingClient.Loader}.
+     */
+    public static Classifier fromArtifact(ModelUpdateEvent version, byte[] artifact, Path modelCache) {
+        TrainedHead head = TrainedHead.fromBytes(artifact);
         BaseNetwork base = BaseNetworks.load(version.base().spec(), version.base().cut(), version.base().inputSize(), modelCache);
         try {
             return new Classifier(version, base, head);
@@ -65,7 +73,7 @@ public final class Classifier implements AutoCloseable {
     }
 
     /** Classifies encoded images (PNG, JPEG, ...); a bad image throws ImageRejectedException. */
-    public List<Prediction> classify(List<byte[]> images) {
+    public synchronized List<Prediction> classify(List<byte[]> images) {
         int size = base.ref().inputSize();
         int per = Resizer.floatsPerImage(size);
         float[] buf = new float[images.size() * per];

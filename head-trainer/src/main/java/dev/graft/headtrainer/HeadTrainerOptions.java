@@ -9,10 +9,18 @@ import java.util.Objects;
  *
  * @param baseId train only on features of this base; null = the base of the task's latest version,
  *               or else the first base seen for the task
+ * @param promotionMargin a new version becomes {@code serving} automatically unless its validation
+ *                        accuracy is more than this below the serving version's (in [0, 1]; 0 = must not
+ *                        be worse; 1 = always promote)
  */
 public record HeadTrainerOptions(Topics topics, String task, String baseId, HeadConfig head,
-                                 TrainingPolicy.Settings policy, Duration retryBackoff) {
+                                 TrainingPolicy.Settings policy, Duration retryBackoff, double promotionMargin) {
+    public static final double DEFAULT_PROMOTION_MARGIN = 0.01;
+
     public HeadTrainerOptions {
+        if (!(promotionMargin >= 0 && promotionMargin <= 1)) {
+            throw new IllegalArgumentException("promotionMargin must be in [0, 1]: " + promotionMargin);
+        }
         Objects.requireNonNull(topics, "topics");
         Objects.requireNonNull(head, "head");
         Objects.requireNonNull(policy, "policy");
@@ -24,15 +32,32 @@ public record HeadTrainerOptions(Topics topics, String task, String baseId, Head
 
     public static HeadTrainerOptions defaults(Topics topics, String task) {
         return new HeadTrainerOptions(topics, task, null, HeadConfig.defaults(), TrainingPolicy.Settings.defaults(),
-                Duration.ofSeconds(2));
+                Duration.ofSeconds(2), DEFAULT_PROMOTION_MARGIN);
     }
 
     public HeadTrainerOptions withPolicy(TrainingPolicy.Settings p) {
-        return new HeadTrainerOptions(topics, task, baseId, head, p, retryBackoff);
+        return new HeadTrainerOptions(topics, task, baseId, head, p, retryBackoff, promotionMargin);
     }
 
     public HeadTrainerOptions withHead(HeadConfig h) {
-        return new HeadTrainerOptions(topics, task, baseId, h, policy, retryBackoff);
+        return new HeadTrainerOptions(topics, task, baseId, h, policy, retryBackoff, promotionMargin);
+    }
+
+    public HeadTrainerOptions withBaseId(String id) {
+        return new HeadTrainerOptions(topics, task, id, head, policy, retryBackoff, promotionMargin);
+    }
+
+    public HeadTrainerOptions withPromotionMargin(double m) {
+        return new HeadTrainerOptions(topics, task, baseId, head, policy, retryBackoff, m);
+    }
+
+    /**
+     * Whether a new version with validation accuracy {@code candidate} replaces the serving one
+     * ({@code serving} = its accuracy; NaN or absent = nothing serves yet: promote).
+     */
+    public boolean promotes(double candidate, java.util.OptionalDouble serving) {
+        return serving.isEmpty() || Double.isNaN(serving.getAsDouble())
+                || candidate >= serving.getAsDouble() - promotionMargin - 1e-12;
     }
 
     /** One trainer per task: a second one with the same id fences the first. */

@@ -53,6 +53,8 @@ public final class HeadTrainerService implements Runnable, AutoCloseable {
     private volatile boolean started;
     private volatile Consumer<byte[], byte[]> consumer;
     private volatile VectorStore store;
+    /** Test hook: runs inside the open transaction, after the artifact and event are sent, before the commit. */
+    private volatile java.util.function.IntConsumer beforeCommit = v -> { };
     /** The base the task trains on (from the latest version, or the first feature batch's header). */
     private BaseRef baseRef;
 
@@ -73,6 +75,11 @@ public final class HeadTrainerService implements Runnable, AutoCloseable {
     }
 
     private volatile Duration lastTrainingTime = Duration.ZERO;
+
+    /** Test hook (simulates a crash or a stall inside a version's transaction). */
+    void beforeCommit(java.util.function.IntConsumer hook) {
+        this.beforeCommit = hook;
+    }
 
     /** Vectors held for the task (null until the first one arrives). */
     public VectorStore store() {
@@ -103,16 +110,26 @@ public final class HeadTrainerService implements Runnable, AutoCloseable {
             TrainingPolicy policy = new TrainingPolicy(options.policy(), clock);
             boolean caughtUp = trainedUpTo.isEmpty();
             baseRef = latest.map(ModelUpdateEvent::base).orElse(null);
+            // train vectors from records below the latest version's lineage offsets: already trained on
+            long alreadyTrained = 0;
 
             while (running) {
                 for (ConsumerRecord<byte[], byte[]> r : c.poll(POLL)) {
+                    long before = store == null ? 0 : store.trainChanges();
                     baseId = accept(codec, r, baseId);
+                    Long boundary = trainedUpTo.get(r.partition());
+                    if (!caughtUp && boundary != null && r.offset() < boundary && store != null) {
+                        alreadyTrained += store.trainChanges() - before;
+                    }
                 }
                 if (!caughtUp && positionsReached(c, trainedUpTo)) {
                     caughtUp = true;
-                    if (store != null) {
-                        policy.trained(store.trainChanges());
-                    }
+                    // only what the latest version saw counts as trained; records read past its
+                    // lineage offsets in the same polls are new (e.g. data that arrived while the
+                    // previous trainer was down or before it could train)
+                    policy.trained(alreadyTrained);
+                    log.info("caught up with version {}: {} train vectors already trained on, {} new",
+                            nextVersion - 1, alreadyTrained, store == null ? 0 : store.trainChanges() - alreadyTrained);
                 }
                 if (!caughtUp || store == null) {
                     continue;
@@ -125,9 +142,12 @@ public final class HeadTrainerService implements Runnable, AutoCloseable {
                 log.info("training task {} version {}: {}", options.task(), nextVersion, d.reason());
                 try {
                     long t0 = System.nanoTime();
-                    ModelUpdateEvent published = trainAndPublish(p, registry, nextVersion, parent, baseRef, positions(c));
+                    TrainedHead[] head = new TrainedHead[1];
+                    ModelUpdateEvent published = trainAndPublish(p, registry, nextVersion, parent, baseRef, positions(c), head);
                     lastTrainingTime = Duration.ofNanos(System.nanoTime() - t0);
-                    parent = Optional.of(TrainedHead.fromBytes(registry.fetch(published.artifact())));
+                    // the head just committed is the next warm start (no round trip through Kafka: right after
+                    // a commit the read_committed end offset may not have moved past the artifact yet)
+                    parent = Optional.of(head[0]);
                     nextVersion++;
                     policy.trained(seen);
                     for (var l : listeners) {
@@ -195,8 +215,9 @@ public final class HeadTrainerService implements Runnable, AutoCloseable {
 
     private ModelUpdateEvent trainAndPublish(Producer<byte[], byte[]> p, ModelRegistry registry, int version,
                                              Optional<TrainedHead> parent, BaseRef base,
-                                             Map<Integer, Long> offsets) {
+                                             Map<Integer, Long> offsets, TrainedHead[] trained) {
         TrainedHead head = trainer.train(options.head(), store, parent);
+        trained[0] = head;
         VectorStore.SplitData validation = store.validation();
         ModelUpdateEvent.Metrics metrics = Evaluator.evaluate(head, validation).toMetrics(store.size(Split.TRAIN));
         Map<String, Object> hyper = new HashMap<>(options.head().toMap());
@@ -206,12 +227,54 @@ public final class HeadTrainerService implements Runnable, AutoCloseable {
                         parent.isPresent() ? version - 1 : null),
                 null);
         byte[] artifact = head.toBytes();
+        // serving as of now (a manual promote or rollback may have changed it since the last version)
+        ModelRegistry.TaskState state = registry.state(options.task());
+        Optional<ModelUpdateEvent> serving = state.resolve(ModelUpdateEvent.SERVING);
+        java.util.OptionalDouble servingAccuracy = serving
+                .map(e -> java.util.OptionalDouble.of(accuracyNow(e, parent, version, validation, registry)))
+                .orElse(java.util.OptionalDouble.empty());
+        boolean promote = options.promotes(metrics.validationAccuracy(), servingAccuracy);
         p.beginTransaction();
         ModelUpdateEvent event = registry.publish(p, draft, artifact, TrainedHead.FORMAT);
+        registry.setAlias(p, options.task(), ModelUpdateEvent.LATEST, version, ModelUpdateEvent.REASON_PUBLISHED, clock.instant());
+        if (promote) {
+            registry.setAlias(p, options.task(), ModelUpdateEvent.SERVING, version, ModelUpdateEvent.REASON_PROMOTED, clock.instant());
+        }
+        beforeCommit.accept(version);
         p.commitTransaction();
-        log.info("[GRAFT-VERSION-PUBLISHED] task {} version {}: validation accuracy {} on {} images, trained on {}",
-                options.task(), version, metrics.validationAccuracy(), metrics.validationCount(), metrics.trainCount());
+        log.info("[GRAFT-VERSION-PUBLISHED] task {} version {}: validation accuracy {} on {} images, trained on {}; {}",
+                options.task(), version, metrics.validationAccuracy(), metrics.validationCount(), metrics.trainCount(),
+                promote ? "promoted to serving" + serving.map(e -> " (was v" + e.version() + " at "
+                        + e.metrics().validationAccuracy() + ")").orElse("")
+                        : "not promoted: serving v" + serving.get().version() + " has validation accuracy "
+                        + servingAccuracy.getAsDouble() + " on the same validation split (margin "
+                        + options.promotionMargin() + ")");
         return event;
+    }
+
+    /**
+     * The serving version's accuracy on today's validation split, so a candidate and the serving head are
+     * compared on the same rows (a head that lacks newer classes gets their rows wrong). Falls back to the
+     * accuracy recorded in its event if it was trained on another base or cannot be evaluated.
+     */
+    private double accuracyNow(ModelUpdateEvent serving, Optional<TrainedHead> parent, int version,
+                               VectorStore.SplitData validation, ModelRegistry registry) {
+        double recorded = serving.metrics().validationAccuracy();
+        if (store == null || !store.baseId().equals(serving.base().id()) || validation.size() == 0) {
+            return recorded;
+        }
+        try {
+            TrainedHead head = parent.isPresent() && serving.version() == version - 1 ? parent.get()
+                    : TrainedHead.fromBytes(registry.fetch(serving.artifact()));
+            double now = Evaluator.evaluate(head, validation).accuracy();
+            log.info("serving v{} of {}: validation accuracy {} now ({} when published)", serving.version(),
+                    options.task(), now, recorded);
+            return now;
+        } catch (RuntimeException e) {
+            log.warn("cannot re-evaluate serving v{} of {}, using its recorded accuracy {}: {}", serving.version(),
+                    options.task(), recorded, e.toString());
+            return recorded;
+        }
     }
 
     private static boolean positionsReached(Consumer<byte[], byte[]> c, Map<Integer, Long> target) {

@@ -3,9 +3,9 @@ package dev.graft.headtrainer;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.graft.common.json.Json;
+import dev.graft.common.serving.HeadArtifact;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
-import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -31,7 +31,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * A trained classifier head: a DL4J network over (optionally standardised) bottleneck vectors,
  * with the label names of its outputs.
  *
- * <p><b>Artifact</b> ({@link #toBytes()}, format {@value #FORMAT}): a zip of
+ * <p><b>Artifact</b> ({@link #toBytes()}, format {@value #FORMAT}; applications read it with
+ * {@link HeadArtifact} in common, which this class also uses to read it back): a zip of
  * <ul>
  *   <li>{@code model.zip}: the network as written by {@link ModelSerializer} (no updater state),
  *       loadable on its own with {@code ModelSerializer.restoreMultiLayerNetwork};</li>
@@ -48,10 +49,10 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 public final class TrainedHead {
 
-    public static final String FORMAT = "graft-head-zip-v1";
-    static final String MODEL_ENTRY = "model.zip";
-    static final String META_ENTRY = "head.json";
-    static final String STANDARDIZER_ENTRY = "standardizer.bin";
+    public static final String FORMAT = HeadArtifact.FORMAT;
+    static final String MODEL_ENTRY = HeadArtifact.MODEL_ENTRY;
+    static final String META_ENTRY = HeadArtifact.META_ENTRY;
+    static final String STANDARDIZER_ENTRY = HeadArtifact.STANDARDIZER_ENTRY;
     /** 2020-01-01T00:00:00Z: any fixed time works, this one is inside the DOS date range of zip. */
     private static final long ZIP_TIME = 1_577_836_800_000L;
 
@@ -198,19 +199,11 @@ public final class TrainedHead {
         return Json.toBytes(m);
     }
 
+    /** Reads an artifact (parsing shared with applications: {@link HeadArtifact#read}). */
     public static TrainedHead fromBytes(byte[] artifact) {
+        HeadArtifact a = HeadArtifact.read(artifact);
         try {
-            Map<String, byte[]> entries = unzip(artifact);
-            byte[] meta = entries.get(META_ENTRY);
-            byte[] model = entries.get(MODEL_ENTRY);
-            if (meta == null || model == null) {
-                throw new IllegalArgumentException("not a " + FORMAT + " artifact: entries " + entries.keySet());
-            }
-            JsonNode m = Json.mapper().readTree(meta);
-            if (!FORMAT.equals(m.path("format").asText())) {
-                throw new IllegalArgumentException("unsupported head format '" + m.path("format").asText() + "'");
-            }
-            List<String> labels = List.of(Json.mapper().treeToValue(m.get("labels"), String[].class));
+            JsonNode m = a.meta();
             HeadConfig config = Json.mapper().treeToValue(m.get("config"), HeadConfig.class);
             TrainingInfo info = null;
             if (m.hasNonNull("info")) {
@@ -218,24 +211,9 @@ public final class TrainedHead {
                 i.put("trainMillis", -1L);
                 info = Json.mapper().treeToValue(i, TrainingInfo.class);
             }
-            Standardizer standardizer = null;
-            byte[] s = entries.get(STANDARDIZER_ENTRY);
-            if (s != null) {
-                DataInputStream in = new DataInputStream(new ByteArrayInputStream(s));
-                int dim = in.readInt();
-                float[] mean = new float[dim];
-                float[] scale = new float[dim];
-                for (int i = 0; i < dim; i++) {
-                    mean[i] = in.readFloat();
-                }
-                for (int i = 0; i < dim; i++) {
-                    scale[i] = in.readFloat();
-                }
-                standardizer = new Standardizer(mean, scale);
-            }
-            MultiLayerNetwork net = ModelSerializer.restoreMultiLayerNetwork(new ByteArrayInputStream(model), false);
-            TrainedHead head = new TrainedHead(net, labels, config, standardizer,
-                    m.path("task").asText(null), m.path("baseId").asText(null), m.path("inputDim").asInt(), info);
+            Standardizer standardizer = a.mean() == null ? null : new Standardizer(a.mean(), a.scale());
+            TrainedHead head = new TrainedHead(a.network(), a.labels(), config, standardizer, a.task(), a.baseId(),
+                    a.inputDim(), info);
             head.bytes = artifact.clone();
             return head;
         } catch (IOException e) {

@@ -1,13 +1,23 @@
 package dev.graft.common.contract;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 
 /**
- * A model-update event on the model-updates topic (JSON, key = task). Versions are immutable and
- * numbered per task from 1. The artifact is committed (in the same transaction, before this event)
- * so a consumer that sees the event can always fetch it.
+ * A model-update event on the model-updates topic (JSON, key = task). Two types, told apart by
+ * {@link #type()}:
+ * <ul>
+ *   <li>{@value #VERSION_PUBLISHED}: a new version. Versions are immutable and numbered per task from 1.
+ *       The artifact is committed (in the same transaction, before this event) so a consumer that sees
+ *       the event can always fetch it. {@code alias} and {@code reason} are absent.</li>
+ *   <li>{@value #ALIAS_SET}: the task's alias {@code alias} ({@value #LATEST} or {@value #SERVING}) now
+ *       names {@code version}, for {@code reason} ({@value #REASON_PUBLISHED}, {@value #REASON_PROMOTED},
+ *       {@value #REASON_MANUAL} or {@value #REASON_ROLLBACK}). Only type, task, version, createdAt, alias
+ *       and reason are set.</li>
+ * </ul>
+ * Events of one task share a partition (key = task), so their log order is their order.
  */
 public record ModelUpdateEvent(
         String type,
@@ -18,9 +28,39 @@ public record ModelUpdateEvent(
         List<String> labels,
         Metrics metrics,
         Lineage lineage,
-        ArtifactRef artifact) {
+        ArtifactRef artifact,
+        @JsonInclude(JsonInclude.Include.NON_NULL) String alias,
+        @JsonInclude(JsonInclude.Include.NON_NULL) String reason) {
 
     public static final String VERSION_PUBLISHED = "version-published";
+    public static final String ALIAS_SET = "alias-set";
+    /** Alias of the newest published version. */
+    public static final String LATEST = "latest";
+    /** Alias of the version applications should use. */
+    public static final String SERVING = "serving";
+    public static final String REASON_PUBLISHED = "published";
+    public static final String REASON_PROMOTED = "promoted";
+    public static final String REASON_MANUAL = "manual";
+    public static final String REASON_ROLLBACK = "rollback";
+
+    /** A version-published event (no alias fields). */
+    public ModelUpdateEvent(String type, String task, int version, Instant createdAt, BaseRef base, List<String> labels,
+                            Metrics metrics, Lineage lineage, ArtifactRef artifact) {
+        this(type, task, version, createdAt, base, labels, metrics, lineage, artifact, null, null);
+    }
+
+    /** An alias-set event. */
+    public static ModelUpdateEvent aliasSet(String task, String alias, int version, String reason, Instant at) {
+        return new ModelUpdateEvent(ALIAS_SET, task, version, at, null, null, null, null, null, alias, reason);
+    }
+
+    public boolean publishesVersion() {
+        return VERSION_PUBLISHED.equals(type);
+    }
+
+    public boolean setsAlias() {
+        return ALIAS_SET.equals(type);
+    }
 
     /** Validation metrics of a version. */
     public record Metrics(double validationAccuracy, double validationLoss, int validationCount, int trainCount,

@@ -33,6 +33,8 @@ import org.slf4j.LoggerFactory;
 public final class ModelRegistry {
     private static final Logger log = LoggerFactory.getLogger(ModelRegistry.class);
     private static final Duration POLL = Duration.ofMillis(200);
+    /** How long {@link #fetch} waits for the end of the artifact partition to reach all chunks. */
+    private static final Duration FETCH_PATIENCE = Duration.ofSeconds(10);
 
     private final Topics topics;
     private final Supplier<Consumer<byte[], byte[]>> consumers;
@@ -83,7 +85,10 @@ public final class ModelRegistry {
         return event;
     }
 
-    /** Every committed event of {@code task} (all tasks if null), in publication order per partition, by version. */
+    /**
+     * Every committed event of {@code task} (all tasks if null), grouped by task, each task's in log order
+     * (one task's events share a partition, so this is the order they were written in).
+     */
     public List<ModelUpdateEvent> events(String task) {
         List<ModelUpdateEvent> out = new ArrayList<>();
         try (Consumer<byte[], byte[]> c = consumers.get()) {
@@ -94,28 +99,130 @@ public final class ModelRegistry {
             Map<TopicPartition, Long> end = c.endOffsets(parts);
             while (!caughtUp(c, end)) {
                 for (ConsumerRecord<byte[], byte[]> r : c.poll(POLL)) {
-                    ModelUpdateEvent e;
-                    try {
-                        e = Json.fromBytes(r.value(), ModelUpdateEvent.class);
-                    } catch (RuntimeException ex) {
-                        log.warn("skipping unreadable model-update event at {}-{}@{}: {}", r.topic(), r.partition(), r.offset(), ex.getMessage());
-                        continue;
-                    }
-                    if (task == null || task.equals(e.task())) {
+                    ModelUpdateEvent e = parse(r);
+                    if (e != null && (task == null || task.equals(e.task()))) {
                         out.add(e);
                     }
                 }
             }
         }
-        out.sort(Comparator.comparing(ModelUpdateEvent::task).thenComparingInt(ModelUpdateEvent::version));
+        out.sort(Comparator.comparing(ModelUpdateEvent::task)); // stable: keeps each task's log order
         return out;
+    }
+
+    /** Parses a model-updates record; null (logged) if unreadable. */
+    public static ModelUpdateEvent parse(ConsumerRecord<byte[], byte[]> r) {
+        try {
+            return Json.fromBytes(r.value(), ModelUpdateEvent.class);
+        } catch (RuntimeException ex) {
+            log.warn("skipping unreadable model-update event at {}-{}@{}: {}", r.topic(), r.partition(), r.offset(), ex.getMessage());
+            return null;
+        }
+    }
+
+    /** The published versions of a task, by version number. */
+    public List<ModelUpdateEvent> versions(String task) {
+        return versionsOf(events(task));
+    }
+
+    static List<ModelUpdateEvent> versionsOf(List<ModelUpdateEvent> events) {
+        return events.stream().filter(ModelUpdateEvent::publishesVersion)
+                .sorted(Comparator.comparing(ModelUpdateEvent::task).thenComparingInt(ModelUpdateEvent::version))
+                .toList();
     }
 
     /** The newest published version of a task. */
     public Optional<ModelUpdateEvent> latest(String task) {
         return events(task).stream()
-                .filter(e -> ModelUpdateEvent.VERSION_PUBLISHED.equals(e.type()))
+                .filter(ModelUpdateEvent::publishesVersion)
                 .max(Comparator.comparingInt(ModelUpdateEvent::version));
+    }
+
+    /** The task's aliases ({@code latest}, {@code serving}), replayed from its alias-set events. */
+    public Aliases aliases(String task) {
+        return Aliases.replay(events(task));
+    }
+
+    /** A task's versions and aliases from one read of the topic. */
+    public record TaskState(List<ModelUpdateEvent> versions, Aliases aliases) {
+        public Optional<ModelUpdateEvent> version(int v) {
+            return versions.stream().filter(e -> e.version() == v).findFirst();
+        }
+
+        /** The version an alias names, if both exist. */
+        public Optional<ModelUpdateEvent> resolve(String alias) {
+            var v = aliases.get(alias);
+            return v.isPresent() ? version(v.getAsInt()) : Optional.empty();
+        }
+    }
+
+    public TaskState state(String task) {
+        List<ModelUpdateEvent> all = events(task);
+        return new TaskState(versionsOf(all), Aliases.replay(all));
+    }
+
+    /**
+     * Writes an alias-set event with {@code producer} (inside its open transaction if it is transactional;
+     * a plain producer's send is waited for). The caller checks that the version exists.
+     */
+    public ModelUpdateEvent setAlias(Producer<byte[], byte[]> producer, String task, String alias, int version,
+                                     String reason, java.time.Instant at) {
+        ModelUpdateEvent e = ModelUpdateEvent.aliasSet(task, alias, version, reason, at);
+        try {
+            producer.send(new ProducerRecord<>(topics.modelUpdates(), task.getBytes(StandardCharsets.UTF_8),
+                    Json.toBytes(e))).get();
+        } catch (InterruptedException ie) {
+            Thread.currentThread().interrupt();
+            throw new KafkaException("interrupted while setting alias " + alias + " of " + task, ie);
+        } catch (ExecutionException ee) {
+            throw ee.getCause() instanceof KafkaException ke ? ke
+                    : new KafkaException("setting alias " + alias + " of " + task + " failed", ee.getCause());
+        }
+        return e;
+    }
+
+    /**
+     * Tails the model-updates topic from the beginning: each {@link Follower#poll} returns the task's
+     * events committed since the previous one, in log order. One thread; {@link Follower#wakeup} from any.
+     */
+    public Follower follow(String task) {
+        return new Follower(task, consumers.get());
+    }
+
+    public final class Follower implements AutoCloseable {
+        private final String task;
+        private final Consumer<byte[], byte[]> consumer;
+
+        private Follower(String task, Consumer<byte[], byte[]> consumer) {
+            this.task = task;
+            this.consumer = consumer;
+            List<TopicPartition> parts = consumer.partitionsFor(topics.modelUpdates(), Duration.ofSeconds(10)).stream()
+                    .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
+            consumer.assign(parts);
+            consumer.seekToBeginning(parts);
+        }
+
+        /** New events of the task (possibly none), waiting at most {@code timeout}. */
+        public List<ModelUpdateEvent> poll(Duration timeout) {
+            List<ModelUpdateEvent> out = new ArrayList<>();
+            for (ConsumerRecord<byte[], byte[]> r : consumer.poll(timeout)) {
+                ModelUpdateEvent e = parse(r);
+                if (e != null && task.equals(e.task())) {
+                    out.add(e);
+                }
+            }
+            return out;
+        }
+
+        /** Makes a blocked {@link #poll} throw {@code WakeupException}. */
+        public void wakeup() {
+            consumer.wakeup();
+        }
+
+        @Override
+        public void close() {
+            consumer.close();
+        }
     }
 
     /** Fetches an artifact by its reference and verifies its sha256. */
@@ -127,10 +234,15 @@ public final class ModelRegistry {
             c.assign(List.of(tp));
             c.seek(tp, loc.offset());
             long end = c.endOffsets(List.of(tp)).get(tp);
+            long deadline = System.nanoTime() + FETCH_PATIENCE.toNanos();
             while (!assembler.complete()) {
                 if (c.position(tp) >= end) {
-                    throw new IllegalStateException("artifact " + ref.uri() + " is incomplete: reached the end of "
-                            + tp + " before all " + loc.chunks() + " chunks");
+                    // the read_committed end (last stable offset) can lag a just-committed transaction briefly
+                    end = c.endOffsets(List.of(tp)).get(tp);
+                    if (c.position(tp) >= end && System.nanoTime() > deadline) {
+                        throw new IllegalStateException("artifact " + ref.uri() + " is incomplete: reached the end of "
+                                + tp + " before all " + loc.chunks() + " chunks");
+                    }
                 }
                 ConsumerRecords<byte[], byte[]> recs = c.poll(POLL);
                 for (ConsumerRecord<byte[], byte[]> r : recs) {
