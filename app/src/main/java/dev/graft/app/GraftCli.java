@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
                 HeadTrainerCommand.class,
                 ClassifyCommand.class,
                 ModelsCommand.class,
+                BenchCommand.class,
                 CommandLine.HelpCommand.class
         })
 public final class GraftCli implements Runnable {
