@@ -30,7 +30,27 @@ public final class TorchPeer {
 
     public TorchPeer(Path python, Path script) {
         this.python = python;
-        this.script = script;
+        this.script = locate(script);
+    }
+
+    /** A relative script missing in the working directory is looked up in the checkout the jar was built in. */
+    static Path locate(Path script) {
+        if (script.isAbsolute() || Files.exists(script)) return script;
+        try {
+            Path jar = Path.of(TorchPeer.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            // app/target/graft-app.jar or app/target/classes -> the checkout root
+            Path root = jar.getParent() == null ? null : jar.getParent().getParent();
+            if (root != null && root.getParent() != null && Files.exists(root.getParent().resolve(script))) {
+                return root.getParent().resolve(script);
+            }
+        } catch (Exception e) {
+            // keep the given path; availability() reports it missing
+        }
+        return script;
+    }
+
+    public Path script() {
+        return script;
     }
 
     public Path python() {
