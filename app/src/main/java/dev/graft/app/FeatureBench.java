@@ -61,7 +61,7 @@ public final class FeatureBench {
 
     /** One grid point. Null speeds = not measured (skipped or failed). */
     public record Run(int resolution, int batch, int images, Double bareImgS, Double bareCpuMsPerImg,
-                      Double pipelineImgS, Double pipelineFirstCommitS, Double torchImgS, Double torchCpuMsPerImg,
+                      Double pipelineImgS, Double pipelineCpuMsPerImg, Double pipelineFirstCommitS, Double torchImgS, Double torchCpuMsPerImg,
                       Long vmRssMb, Long vmHwmMb) {
         public Double bareOverTorch() {
             return ratio(bareImgS, torchImgS);
@@ -127,11 +127,13 @@ public final class FeatureBench {
                         double[] bare = bare(base, res, batch, n);
                         long[] mem = memoryMb();
                         Double pipe = null;
+                        Double pipeCpu = null;
                         Double firstCommit = null;
                         if (broker != null) {
                             double[] p = pipeline(broker, base, res, batch, n);
                             pipe = p[0];
                             firstCommit = p[1];
+                            pipeCpu = p[2];
                         }
                         Double torch = null;
                         Double torchCpu = null;
@@ -145,7 +147,7 @@ public final class FeatureBench {
                                 out.println("torch failed: " + e.getMessage());
                             }
                         }
-                        Run r = new Run(res, batch, n, bare[0], bare[1], pipe, firstCommit, torch, torchCpu,
+                        Run r = new Run(res, batch, n, bare[0], bare[1], pipe, pipeCpu, firstCommit, torch, torchCpu,
                                 mem[0] < 0 ? null : mem[0], mem[1] < 0 ? null : mem[1]);
                         runs.add(r);
                         out.println(tableRow(r));
@@ -159,8 +161,27 @@ public final class FeatureBench {
         return new Result(baseId, s.cut(), s.threads(), runs, notes, torchVersion);
     }
 
-    /** {img/s, CPU-ms per image} of {@code extract} on a fixed batch already in [0,255]. */
-    private double[] bare(BaseNetwork base, int res, int batch, int n) {
+    /**
+     * {img/s, CPU-ms per image} of {@code extract} on a fixed batch already in [0,255], on a fresh thread as the
+     * worker's (ND4J keeps per-thread state such as workspaces).
+     */
+    private double[] bare(BaseNetwork base, int res, int batch, int n) throws InterruptedException {
+        double[][] result = new double[1][];
+        RuntimeException[] failure = new RuntimeException[1];
+        Thread t = new Thread(() -> {
+            try {
+                result[0] = bareOnThisThread(base, res, batch, n);
+            } catch (RuntimeException e) {
+                failure[0] = e;
+            }
+        }, "bench-bare");
+        t.start();
+        t.join();
+        if (failure[0] != null) throw failure[0];
+        return result[0];
+    }
+
+    private double[] bareOnThisThread(BaseNetwork base, int res, int batch, int n) {
         INDArray x = Nd4j.rand(DataType.FLOAT, batch, res, res, 3).muli(255.0);
         for (int i = 0; i < s.warmup(); i++) base.extract(x);
         long cpu0 = cpuNanos();
@@ -172,7 +193,7 @@ public final class FeatureBench {
     }
 
     /**
-     * {img/s, seconds to first commit}: N PNGs are published first; then one worker runs from its start
+     * {img/s, seconds to first commit, process CPU-ms per image (broker included)}: N PNGs are published first; then one worker runs from its start
      * (consumer join included) until N features are committed. Broker start and base load are not timed.
      */
     private double[] pipeline(EmbeddedKafkaBroker broker, BaseNetwork base, int res, int batch, int n)
@@ -183,19 +204,14 @@ public final class FeatureBench {
         try (Admin admin = kafka.admin()) {
             TopicAdmin.ensureTopics(admin, topics, 1);
         }
-        try (Producer<byte[], byte[]> producer = kafka.producer()) {
-            ImagePublisher pub = new ImagePublisher(producer, topics.images(), 0, 0);
-            for (int i = 0; i < n; i++) {
-                producer.send(pub.toRecord("bench", new LabelledImage("img-" + i, png(res, i), "image/png", null, null)));
-            }
-            producer.flush();
-        }
+        publish(kafka, topics, res, n);
         FeatureWorkerOptions o = FeatureWorkerOptions.defaults(topics, prefix + "features", "bench-" + res + "-" + batch)
                 .withBatchSize(batch);
         long timeout = TimeUnit.MINUTES.toNanos(20);
         try (FeatureWorker worker = FeatureWorker.create(o, kafka, base)) {
             Thread t = new Thread(worker, "bench-feature-worker");
             t.setDaemon(true);
+            long cpu0 = cpuNanos();
             long t0 = System.nanoTime();
             t.start();
             long first = -1;
@@ -206,13 +222,39 @@ public final class FeatureBench {
                 Thread.sleep(5);
             }
             double sec = (System.nanoTime() - t0) / 1e9;
+            double cpuMs = (cpuNanos() - cpu0) / 1e6 / n;
             if (first < 0) first = System.nanoTime();
             if (worker.deadLetterCount() > 0) {
                 throw new IllegalStateException(worker.deadLetterCount() + " bench images were dead-lettered");
             }
             worker.close();
             t.join(TimeUnit.SECONDS.toMillis(30));
-            return new double[] {n / sec, (first - t0) / 1e9};
+            return new double[] {n / sec, (first - t0) / 1e9, cpuMs};
+        }
+    }
+
+    /**
+     * Publishes N PNGs and checks every send. Not idempotent: on this loaded machine an idempotent producer's
+     * retry to a just-created topic was seen to hit OutOfOrderSequenceException until the delivery timeout; a
+     * retried duplicate here only makes the worker featurize an image twice, after the timed N.
+     */
+    private static void publish(KafkaSettings kafka, Topics topics, int res, int n) throws InterruptedException {
+        KafkaSettings k = kafka.with("enable.idempotence", "false").with("max.in.flight.requests.per.connection", "1");
+        try (Producer<byte[], byte[]> producer = k.producer()) {
+            ImagePublisher pub = new ImagePublisher(producer, topics.images(), 0, 0);
+            List<java.util.concurrent.Future<?>> sent = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                sent.add(producer.send(pub.toRecord("bench", new LabelledImage("img-" + i, png(res, i), "image/png",
+                        null, null))));
+            }
+            producer.flush();
+            for (java.util.concurrent.Future<?> f : sent) {
+                try {
+                    f.get();
+                } catch (java.util.concurrent.ExecutionException e) {
+                    throw new IllegalStateException("publishing bench images failed: " + e.getCause(), e.getCause());
+                }
+            }
         }
     }
 
@@ -316,6 +358,7 @@ public final class FeatureBench {
             m.put("pipeline_over_bare", x.pipelineOverBare());
             m.put("images", x.images());
             m.put("bare_cpu_ms_per_img", x.bareCpuMsPerImg());
+            m.put("pipeline_cpu_ms_per_img", x.pipelineCpuMsPerImg());
             m.put("torch_cpu_ms_per_img", x.torchCpuMsPerImg());
             m.put("pipeline_first_commit_s", x.pipelineFirstCommitS());
             m.put("vm_rss_mb", x.vmRssMb());
