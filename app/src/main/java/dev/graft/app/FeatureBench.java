@@ -61,7 +61,7 @@ public final class FeatureBench {
 
     /** One grid point. Null speeds = not measured (skipped or failed). */
     public record Run(int resolution, int batch, int images, Double bareImgS, Double bareCpuMsPerImg,
-                      Double pipelineImgS, Double pipelineCpuMsPerImg, Double pipelineFirstCommitS, Double torchImgS, Double torchCpuMsPerImg,
+                      Double pipelineImgS, Double pipelineCpuMsPerImg, Double pipelineFirstCommitS, Double pipelineSteadyImgS, Double torchImgS, Double torchCpuMsPerImg,
                       Long vmRssMb, Long vmHwmMb) {
         public Double bareOverTorch() {
             return ratio(bareImgS, torchImgS);
@@ -129,11 +129,13 @@ public final class FeatureBench {
                         Double pipe = null;
                         Double pipeCpu = null;
                         Double firstCommit = null;
+                        Double steady = null;
                         if (broker != null) {
                             double[] p = pipeline(broker, base, res, batch, n);
                             pipe = p[0];
                             firstCommit = p[1];
                             pipeCpu = p[2];
+                            steady = p[3] > 0 ? p[3] : null;
                         }
                         Double torch = null;
                         Double torchCpu = null;
@@ -147,7 +149,7 @@ public final class FeatureBench {
                                 out.println("torch failed: " + e.getMessage());
                             }
                         }
-                        Run r = new Run(res, batch, n, bare[0], bare[1], pipe, pipeCpu, firstCommit, torch, torchCpu,
+                        Run r = new Run(res, batch, n, bare[0], bare[1], pipe, pipeCpu, firstCommit, steady, torch, torchCpu,
                                 mem[0] < 0 ? null : mem[0], mem[1] < 0 ? null : mem[1]);
                         runs.add(r);
                         out.println(tableRow(r));
@@ -193,7 +195,8 @@ public final class FeatureBench {
     }
 
     /**
-     * {img/s, seconds to first commit, process CPU-ms per image (broker included)}: N PNGs are published first; then one worker runs from its start
+     * {img/s, seconds to first commit, process CPU-ms per image (broker included), img/s after the first commit
+     * (consumer join excluded; 0 when there was one batch)}: N PNGs are published first; then one worker runs from its start
      * (consumer join included) until N features are committed. Broker start and base load are not timed.
      */
     private double[] pipeline(EmbeddedKafkaBroker broker, BaseNetwork base, int res, int batch, int n)
@@ -229,7 +232,9 @@ public final class FeatureBench {
             }
             worker.close();
             t.join(TimeUnit.SECONDS.toMillis(30));
-            return new double[] {n / sec, (first - t0) / 1e9, cpuMs};
+            long end = t0 + (long) (sec * 1e9);
+            double steady = n > batch && end > first ? (n - batch) / ((end - first) / 1e9) : 0;
+            return new double[] {n / sec, (first - t0) / 1e9, cpuMs, steady};
         }
     }
 
@@ -361,6 +366,7 @@ public final class FeatureBench {
             m.put("pipeline_cpu_ms_per_img", x.pipelineCpuMsPerImg());
             m.put("torch_cpu_ms_per_img", x.torchCpuMsPerImg());
             m.put("pipeline_first_commit_s", x.pipelineFirstCommitS());
+            m.put("pipeline_steady_img_s", x.pipelineSteadyImgS());
             m.put("vm_rss_mb", x.vmRssMb());
             m.put("vm_hwm_mb", x.vmHwmMb());
             runs.add(m);

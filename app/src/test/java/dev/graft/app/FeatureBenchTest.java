@@ -114,7 +114,7 @@ class FeatureBenchTest {
     }
 
     private static FeatureBench.Run run(int res, int batch, Double bare, Double pipe, Double torch) {
-        return new FeatureBench.Run(res, batch, 64, bare, 100.0, pipe, 120.0, 1.0, torch, torch == null ? null : 5.0, 1000L, 2000L);
+        return new FeatureBench.Run(res, batch, 64, bare, 100.0, pipe, 120.0, 1.0, pipe, torch, torch == null ? null : 5.0, 1000L, 2000L);
     }
 
     private static FeatureBench.Settings settings(TorchPeer peer) {
