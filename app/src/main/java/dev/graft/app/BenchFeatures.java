@@ -1,0 +1,94 @@
+package dev.graft.app;
+
+import dev.graft.common.base.BaseNetworks;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** `graft bench features`: bare base, pipeline and PyTorch peer. */
+final class BenchFeatures {
+    private BenchFeatures() {}
+
+    @Command(name = "features", mixinStandardHelpOptions = true,
+            description = "Feature extraction speed, measured in one run: (a) the bare in-process base (decode excluded), "
+                    + "(b) the pipeline from the images topic to committed features (embedded broker, one worker), "
+                    + "(c) PyTorch MobileNetV2 features at the same resolution, batch and threads (when Debian's "
+                    + "python3-torch is installed), and the ratios a/c and b/a.")
+    static final class Features implements Callable<Integer> {
+
+        @Option(names = "--resolutions", defaultValue = "224,96", description = "Input sizes (default: ${DEFAULT-VALUE}).")
+        String resolutions;
+
+        @Option(names = "--batches", defaultValue = "1,8,16,32", description = "Batch sizes (default: ${DEFAULT-VALUE}).")
+        String batches;
+
+        @Option(names = "--images", defaultValue = "64", description = "Images per measurement, rounded up to whole batches (default: ${DEFAULT-VALUE}).")
+        int images;
+
+        @Option(names = "--warmup", defaultValue = "2", description = "Warm-up batches before each bare and torch measurement (default: ${DEFAULT-VALUE}).")
+        int warmup;
+
+        @Option(names = "--threads", defaultValue = "2", description = "Threads for ND4J and torch (default: ${DEFAULT-VALUE}).")
+        int threads;
+
+        @Option(names = "--base", defaultValue = BaseOptions.DEFAULT_SPEC, description = "Pretrained base (default: ${DEFAULT-VALUE}).")
+        String base;
+
+        @Option(names = "--cut", defaultValue = "out_relu", description = "Layer to cut at (default: ${DEFAULT-VALUE}, the bottleneck, as torchvision's features + global average pool).")
+        String cut;
+
+        @Option(names = "--no-pipeline", description = "Skip (b), the embedded-broker pipeline.")
+        boolean noPipeline;
+
+        @Option(names = "--no-torch", description = "Skip (c), the PyTorch peer.")
+        boolean noTorch;
+
+        @Option(names = "--python", paramLabel = "PATH", description = "Interpreter for the torch peer (default: ${DEFAULT-VALUE}; Debian's, not a pyenv one).")
+        Path python = TorchPeer.DEFAULT_PYTHON;
+
+        @Option(names = "--torch-script", paramLabel = "FILE", description = "The peer script (default: ${DEFAULT-VALUE}).")
+        Path torchScript = TorchPeer.DEFAULT_SCRIPT;
+
+        @Option(names = "--model-cache", paramLabel = "DIR", description = "Where pretrained networks are cached (default: $GRAFT_HOME/models).")
+        Path modelCache;
+
+        @Option(names = "--json", paramLabel = "FILE", description = "Also write {\"runs\": [{resolution, batch, bare_img_s, pipeline_img_s, torch_img_s, ...}]}.")
+        Path json;
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() throws Exception {
+            FeatureBench.Settings settings;
+            try {
+                List<Integer> res = FeatureBench.parseIntList(resolutions, "--resolutions");
+                List<Integer> bs = FeatureBench.parseIntList(batches, "--batches");
+                settings = new FeatureBench.Settings(base, cut, res, bs, images, warmup, threads, !noPipeline, !noTorch,
+                        modelCache != null ? modelCache : BaseNetworks.defaultCacheDir(),
+                        new TorchPeer(python, torchScript));
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+            }
+            FeatureBench.Result r = new FeatureBench(settings, System.out).run();
+            System.out.println();
+            System.out.println("a = bare base, b = pipeline (images topic -> committed features), c = torch; "
+                    + "cut " + r.cut() + ", " + r.threads() + " threads, " + Runtime.getRuntime().availableProcessors() + " CPUs");
+            System.out.println(FeatureBench.table(r.runs()));
+            for (String n : r.notes()) System.out.println("note: " + n);
+            if (json != null) {
+                Path abs = json.toAbsolutePath();
+                Path tmp = Files.createTempFile(abs.getParent(), ".graft-bench", ".json");
+                Files.writeString(tmp, FeatureBench.toJsonString(r, settings));
+                Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+                System.out.println("wrote " + json);
+            }
+            return 0;
+        }
+    }
+}

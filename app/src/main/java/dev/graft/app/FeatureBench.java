@@ -1,0 +1,390 @@
+package dev.graft.app;
+
+import dev.graft.common.base.BaseNetwork;
+import dev.graft.common.base.BaseNetworks;
+import dev.graft.common.base.BaseSpec;
+import dev.graft.common.contract.Topics;
+import dev.graft.common.json.Json;
+import dev.graft.common.kafka.EmbeddedKafkaBroker;
+import dev.graft.common.kafka.KafkaSettings;
+import dev.graft.common.kafka.TopicAdmin;
+import dev.graft.featureworker.FeatureWorker;
+import dev.graft.featureworker.FeatureWorkerOptions;
+import dev.graft.producer.ImagePublisher;
+import dev.graft.producer.LabelledImage;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import javax.imageio.ImageIO;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.producer.Producer;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * {@code graft bench features}: in one run on one machine, (a) the bare in-process base (decode excluded),
+ * (b) the full pipeline from the images topic to committed features on an embedded broker, (c) the PyTorch
+ * peer ({@link TorchPeer}), over a grid of resolutions and batch sizes.
+ *
+ * <p>Pure parts (grid parsing, ratios, table, JSON) are static and tested without a network or broker.
+ */
+public final class FeatureBench {
+
+    /** What to measure. {@code images} is rounded up to whole batches; {@code warmup} counts batches. */
+    public record Settings(String baseSpec, String cut, List<Integer> resolutions, List<Integer> batches, int images,
+                           int warmup, int threads, boolean pipeline, boolean torch, Path modelCache, TorchPeer peer) {
+        public Settings {
+            if (resolutions.isEmpty() || batches.isEmpty()) throw new IllegalArgumentException("empty grid");
+            if (images < 1 || warmup < 0 || threads < 1) {
+                throw new IllegalArgumentException("need images >= 1, warmup >= 0, threads >= 1");
+            }
+            for (int b : batches) {
+                if (b > FeatureWorkerOptions.MAX_BATCH) {
+                    throw new IllegalArgumentException("batch " + b + " > " + FeatureWorkerOptions.MAX_BATCH);
+                }
+            }
+        }
+    }
+
+    /** One grid point. Null speeds = not measured (skipped or failed). */
+    public record Run(int resolution, int batch, int images, Double bareImgS, Double bareCpuMsPerImg,
+                      Double pipelineImgS, Double pipelineCpuMsPerImg, Double pipelineFirstCommitS, Double pipelineSteadyImgS, Double torchImgS, Double torchCpuMsPerImg,
+                      Long vmRssMb, Long vmHwmMb) {
+        public Double bareOverTorch() {
+            return ratio(bareImgS, torchImgS);
+        }
+
+        public Double pipelineOverBare() {
+            return ratio(pipelineImgS, bareImgS);
+        }
+    }
+
+    public record Result(String baseId, String cut, int threads, List<Run> runs, List<String> notes, String torchVersion) {}
+
+    private final Settings s;
+    private final PrintStream out;
+
+    public FeatureBench(Settings settings, PrintStream out) {
+        this.s = settings;
+        this.out = out;
+    }
+
+    // ---------------------------------------------------------------- measurement
+
+    public Result run() throws IOException, InterruptedException {
+        List<String> notes = new ArrayList<>();
+        Nd4j.getEnvironment().setMaxThreads(s.threads());
+        Nd4j.getEnvironment().setMaxMasterThreads(s.threads());
+        String omp = System.getenv("OMP_NUM_THREADS");
+        if (omp == null || !omp.equals(String.valueOf(s.threads()))) {
+            notes.add("ND4J max threads set to " + s.threads() + "; OMP_NUM_THREADS is " + (omp == null ? "unset" : omp)
+                    + " (oneDNN's OpenMP pool follows it; set OMP_NUM_THREADS=" + s.threads() + " to pin it)");
+        }
+        String torchVersion = null;
+        boolean torchOk = false;
+        if (s.torch()) {
+            TorchPeer.Availability av = s.peer().availability();
+            torchOk = av.available();
+            torchVersion = av.version();
+            if (!torchOk) {
+                notes.add(TorchPeer.SKIPPED);
+                out.println(TorchPeer.SKIPPED + (av.detail() == null ? "" : " [" + av.detail() + "]"));
+            } else {
+                out.println("torch: " + av.version() + " via " + s.peer().python());
+            }
+        }
+        out.printf("importing %s%n", s.baseSpec());
+        BaseNetworks.Source src = BaseNetworks.loadSource(BaseSpec.parse(s.baseSpec()), s.modelCache(),
+                BaseNetworks.defaultZooDir(), true);
+        List<Run> runs = new ArrayList<>();
+        String baseId = null;
+        EmbeddedKafkaBroker broker = null;
+        try {
+            if (s.pipeline()) {
+                broker = EmbeddedKafkaBroker.builder().build().start();
+                out.printf("embedded Kafka at %s (started in %.1f s, not timed)%n", broker.bootstrapServers(),
+                        broker.startDuration().toMillis() / 1000.0);
+            }
+            for (int res : s.resolutions()) {
+                try (BaseNetwork base = BaseNetworks.load(src, s.cut(), res)) {
+                    baseId = base.ref().id();
+                    out.printf("base %s (%d-d)%n", baseId, base.ref().featureDim());
+                    for (int batch : s.batches()) {
+                        int n = roundUp(s.images(), batch);
+                        double[] bare = bare(base, res, batch, n);
+                        long[] mem = memoryMb();
+                        Double pipe = null;
+                        Double pipeCpu = null;
+                        Double firstCommit = null;
+                        Double steady = null;
+                        if (broker != null) {
+                            double[] p = pipeline(broker, base, res, batch, n);
+                            pipe = p[0];
+                            firstCommit = p[1];
+                            pipeCpu = p[2];
+                            steady = p[3] > 0 ? p[3] : null;
+                        }
+                        Double torch = null;
+                        Double torchCpu = null;
+                        if (torchOk) {
+                            try {
+                                TorchPeer.Measurement m = s.peer().measure(res, batch, n, Math.max(1, s.warmup()), s.threads());
+                                torch = m.imgS();
+                                torchCpu = m.cpuMsPerImg();
+                            } catch (IOException | RuntimeException e) {
+                                notes.add("torch failed at " + res + "px batch " + batch + ": " + e.getMessage());
+                                out.println("torch failed: " + e.getMessage());
+                            }
+                        }
+                        Run r = new Run(res, batch, n, bare[0], bare[1], pipe, pipeCpu, firstCommit, steady, torch, torchCpu,
+                                mem[0] < 0 ? null : mem[0], mem[1] < 0 ? null : mem[1]);
+                        runs.add(r);
+                        out.println(tableRow(r));
+                    }
+                }
+                System.gc();
+            }
+        } finally {
+            if (broker != null) broker.close();
+        }
+        return new Result(baseId, s.cut(), s.threads(), runs, notes, torchVersion);
+    }
+
+    /**
+     * {img/s, CPU-ms per image} of {@code extract} on a fixed batch already in [0,255], on a fresh thread as the
+     * worker's (ND4J keeps per-thread state such as workspaces).
+     */
+    private double[] bare(BaseNetwork base, int res, int batch, int n) throws InterruptedException {
+        double[][] result = new double[1][];
+        RuntimeException[] failure = new RuntimeException[1];
+        Thread t = new Thread(() -> {
+            try {
+                result[0] = bareOnThisThread(base, res, batch, n);
+            } catch (RuntimeException e) {
+                failure[0] = e;
+            }
+        }, "bench-bare");
+        t.start();
+        t.join();
+        if (failure[0] != null) throw failure[0];
+        return result[0];
+    }
+
+    private double[] bareOnThisThread(BaseNetwork base, int res, int batch, int n) {
+        INDArray x = Nd4j.rand(DataType.FLOAT, batch, res, res, 3).muli(255.0);
+        for (int i = 0; i < s.warmup(); i++) base.extract(x);
+        long cpu0 = cpuNanos();
+        long t0 = System.nanoTime();
+        for (int done = 0; done < n; done += batch) base.extract(x);
+        double sec = (System.nanoTime() - t0) / 1e9;
+        double cpuMs = (cpuNanos() - cpu0) / 1e6 / n;
+        return new double[] {n / sec, cpuMs};
+    }
+
+    /**
+     * {img/s, seconds to first commit, process CPU-ms per image (broker included), img/s after the first commit
+     * (consumer join excluded; 0 when there was one batch)}: N PNGs are published first; then one worker runs from its start
+     * (consumer join included) until N features are committed. Broker start and base load are not timed.
+     */
+    private double[] pipeline(EmbeddedKafkaBroker broker, BaseNetwork base, int res, int batch, int n)
+            throws InterruptedException {
+        String prefix = "bench-" + res + "-" + batch + "-" + System.nanoTime() + ".";
+        Topics topics = Topics.withPrefix(prefix);
+        KafkaSettings kafka = KafkaSettings.of(broker.bootstrapServers());
+        try (Admin admin = kafka.admin()) {
+            TopicAdmin.ensureTopics(admin, topics, 1);
+        }
+        publish(kafka, topics, res, n);
+        FeatureWorkerOptions o = FeatureWorkerOptions.defaults(topics, prefix + "features", "bench-" + res + "-" + batch)
+                .withBatchSize(batch);
+        long timeout = TimeUnit.MINUTES.toNanos(20);
+        try (FeatureWorker worker = FeatureWorker.create(o, kafka, base)) {
+            Thread t = new Thread(worker, "bench-feature-worker");
+            t.setDaemon(true);
+            long cpu0 = cpuNanos();
+            long t0 = System.nanoTime();
+            t.start();
+            long first = -1;
+            while (worker.featurizedCount() + worker.deadLetterCount() < n) {
+                if (first < 0 && worker.batchCount() > 0) first = System.nanoTime();
+                if (!t.isAlive()) throw new IllegalStateException("feature worker stopped early");
+                if (System.nanoTime() - t0 > timeout) throw new IllegalStateException("pipeline run timed out");
+                Thread.sleep(5);
+            }
+            double sec = (System.nanoTime() - t0) / 1e9;
+            double cpuMs = (cpuNanos() - cpu0) / 1e6 / n;
+            if (first < 0) first = System.nanoTime();
+            if (worker.deadLetterCount() > 0) {
+                throw new IllegalStateException(worker.deadLetterCount() + " bench images were dead-lettered");
+            }
+            worker.close();
+            t.join(TimeUnit.SECONDS.toMillis(30));
+            long end = t0 + (long) (sec * 1e9);
+            double steady = n > batch && end > first ? (n - batch) / ((end - first) / 1e9) : 0;
+            return new double[] {n / sec, (first - t0) / 1e9, cpuMs, steady};
+        }
+    }
+
+    /**
+     * Publishes N PNGs and checks every send. Not idempotent: on this loaded machine an idempotent producer's
+     * retry to a just-created topic was seen to hit OutOfOrderSequenceException until the delivery timeout; a
+     * retried duplicate here only makes the worker featurize an image twice, after the timed N.
+     */
+    private static void publish(KafkaSettings kafka, Topics topics, int res, int n) throws InterruptedException {
+        KafkaSettings k = kafka.with("enable.idempotence", "false").with("max.in.flight.requests.per.connection", "1");
+        try (Producer<byte[], byte[]> producer = k.producer()) {
+            ImagePublisher pub = new ImagePublisher(producer, topics.images(), 0, 0);
+            List<java.util.concurrent.Future<?>> sent = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                sent.add(producer.send(pub.toRecord("bench", new LabelledImage("img-" + i, png(res, i), "image/png",
+                        null, null))));
+            }
+            producer.flush();
+            for (java.util.concurrent.Future<?> f : sent) {
+                try {
+                    f.get();
+                } catch (java.util.concurrent.ExecutionException e) {
+                    throw new IllegalStateException("publishing bench images failed: " + e.getCause(), e.getCause());
+                }
+            }
+        }
+    }
+
+    /** A deterministic noisy RGB PNG of {@code size}×{@code size} (the worker decodes it; no resize needed). */
+    static byte[] png(int size, int seed) {
+        BufferedImage img = new BufferedImage(size, size, BufferedImage.TYPE_INT_RGB);
+        Random rnd = new Random(seed);
+        for (int y = 0; y < size; y++) {
+            for (int x = 0; x < size; x++) img.setRGB(x, y, rnd.nextInt(1 << 24));
+        }
+        ByteArrayOutputStream bos = new ByteArrayOutputStream();
+        try {
+            ImageIO.write(img, "png", bos);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return bos.toByteArray();
+    }
+
+    private static long cpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean)
+                java.lang.management.ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
+    }
+
+    /** {VmRSS, VmHWM} in MB from /proc/self/status, -1 where unavailable. */
+    static long[] memoryMb() {
+        long[] r = {-1, -1};
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"), StandardCharsets.UTF_8)) {
+                if (line.startsWith("VmRSS:")) r[0] = kbField(line) / 1024;
+                if (line.startsWith("VmHWM:")) r[1] = kbField(line) / 1024;
+            }
+        } catch (IOException | RuntimeException e) {
+            // not Linux: leave -1
+        }
+        return r;
+    }
+
+    private static long kbField(String line) {
+        return Long.parseLong(line.replaceAll("[^0-9]", ""));
+    }
+
+    // ---------------------------------------------------------------- pure parts
+
+    /** "96,224" → [96, 224]; positive, distinct integers; order kept. */
+    public static List<Integer> parseIntList(String s, String what) {
+        if (s == null || s.isBlank()) throw new IllegalArgumentException(what + ": empty list");
+        List<Integer> r = new ArrayList<>();
+        for (String part : s.split(",")) {
+            String p = part.trim();
+            int v;
+            try {
+                v = Integer.parseInt(p);
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException(what + ": '" + p + "' is not a number");
+            }
+            if (v < 1) throw new IllegalArgumentException(what + ": " + v + " must be positive");
+            if (r.contains(v)) throw new IllegalArgumentException(what + ": " + v + " given twice");
+            r.add(v);
+        }
+        return List.copyOf(r);
+    }
+
+    static int roundUp(int n, int batch) {
+        return (n + batch - 1) / batch * batch;
+    }
+
+    static Double ratio(Double num, Double den) {
+        return num == null || den == null || den == 0 ? null : num / den;
+    }
+
+    static final String HEADER = String.format(Locale.ROOT, "%-10s %5s %12s %15s %12s %8s %8s",
+            "resolution", "batch", "bare img/s", "pipeline img/s", "torch img/s", "a/c", "b/a");
+
+    static String tableRow(Run r) {
+        return String.format(Locale.ROOT, "%-10d %5d %12s %15s %12s %8s %8s", r.resolution(), r.batch(),
+                fmt(r.bareImgS(), 1), fmt(r.pipelineImgS(), 1), fmt(r.torchImgS(), 1), fmt(r.bareOverTorch(), 3),
+                fmt(r.pipelineOverBare(), 2));
+    }
+
+    static String table(List<Run> runs) {
+        StringBuilder sb = new StringBuilder(HEADER).append('\n');
+        for (Run r : runs) sb.append(tableRow(r)).append('\n');
+        return sb.toString().stripTrailing();
+    }
+
+    private static String fmt(Double v, int decimals) {
+        return v == null ? "-" : String.format(Locale.ROOT, "%." + decimals + "f", v);
+    }
+
+    static Map<String, Object> toJson(Result r, Settings s) {
+        List<Map<String, Object>> runs = new ArrayList<>();
+        for (Run x : r.runs()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("resolution", x.resolution());
+            m.put("batch", x.batch());
+            m.put("bare_img_s", x.bareImgS());
+            m.put("pipeline_img_s", x.pipelineImgS());
+            m.put("torch_img_s", x.torchImgS());
+            m.put("bare_over_torch", x.bareOverTorch());
+            m.put("pipeline_over_bare", x.pipelineOverBare());
+            m.put("images", x.images());
+            m.put("bare_cpu_ms_per_img", x.bareCpuMsPerImg());
+            m.put("pipeline_cpu_ms_per_img", x.pipelineCpuMsPerImg());
+            m.put("torch_cpu_ms_per_img", x.torchCpuMsPerImg());
+            m.put("pipeline_first_commit_s", x.pipelineFirstCommitS());
+            m.put("pipeline_steady_img_s", x.pipelineSteadyImgS());
+            m.put("vm_rss_mb", x.vmRssMb());
+            m.put("vm_hwm_mb", x.vmHwmMb());
+            runs.add(m);
+        }
+        Map<String, Object> root = new LinkedHashMap<>();
+        root.put("runs", runs);
+        root.put("base", s.baseSpec());
+        root.put("base_id", r.baseId());
+        root.put("cut", r.cut());
+        root.put("threads", r.threads());
+        root.put("warmup_batches", s.warmup());
+        root.put("torch", r.torchVersion());
+        root.put("cpus", Runtime.getRuntime().availableProcessors());
+        root.put("notes", r.notes());
+        return root;
+    }
+
+    static String toJsonString(Result r, Settings s) {
+        return Json.toPrettyString(toJson(r, s));
+    }
+}

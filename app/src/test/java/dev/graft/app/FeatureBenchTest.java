@@ -1,0 +1,124 @@
+package dev.graft.app;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.graft.common.json.Json;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The pure parts of {@code graft bench features}; nothing here measures or asserts on speed. */
+class FeatureBenchTest {
+
+    @Test
+    void parsesGridLists() {
+        assertThat(FeatureBench.parseIntList("96, 224", "--resolutions")).containsExactly(96, 224);
+        assertThat(FeatureBench.parseIntList("1,8,16,32", "--batches")).containsExactly(1, 8, 16, 32);
+        assertThatThrownBy(() -> FeatureBench.parseIntList("8,x", "--batches")).hasMessageContaining("'x' is not a number");
+        assertThatThrownBy(() -> FeatureBench.parseIntList("0", "--batches")).hasMessageContaining("positive");
+        assertThatThrownBy(() -> FeatureBench.parseIntList("8,8", "--batches")).hasMessageContaining("twice");
+        assertThatThrownBy(() -> FeatureBench.parseIntList(" ", "--batches")).hasMessageContaining("empty");
+    }
+
+    @Test
+    void roundsImagesUpToWholeBatches() {
+        assertThat(FeatureBench.roundUp(64, 16)).isEqualTo(64);
+        assertThat(FeatureBench.roundUp(64, 24)).isEqualTo(72);
+        assertThat(FeatureBench.roundUp(5, 1)).isEqualTo(5);
+    }
+
+    @Test
+    void ratiosAndTableShowMissingValuesAsDash() {
+        FeatureBench.Run full = run(96, 16, 20.0, 15.0, 400.0);
+        FeatureBench.Run noTorch = run(224, 8, 4.0, null, null);
+        assertThat(full.bareOverTorch()).isEqualTo(0.05);
+        assertThat(full.pipelineOverBare()).isEqualTo(0.75);
+        assertThat(noTorch.bareOverTorch()).isNull();
+        assertThat(FeatureBench.ratio(1.0, 0.0)).isNull();
+        String table = FeatureBench.table(List.of(full, noTorch));
+        assertThat(table.lines().toList()).hasSize(3);
+        assertThat(table.lines().findFirst().orElseThrow()).contains("bare img/s", "pipeline img/s", "torch img/s", "a/c", "b/a");
+        assertThat(table).contains("0.050", "0.75");
+        assertThat(table.lines().toList().get(2)).matches("224\\s+8\\s+4\\.0\\s+-\\s+-\\s+-\\s+-");
+    }
+
+    @Test
+    void jsonHasTheIssueFieldsWithNullsForSkippedPeers() {
+        FeatureBench.Settings s = settings(new TorchPeer(Path.of("/nonexistent/python3"), TorchPeer.DEFAULT_SCRIPT));
+        FeatureBench.Result r = new FeatureBench.Result("id", "out_relu", 2,
+                List.of(run(96, 16, 20.0, 15.0, 400.0), run(224, 1, 3.0, 2.0, null)), List.of(TorchPeer.SKIPPED), null);
+        JsonNode root = Json.fromBytes(FeatureBench.toJsonString(r, s).getBytes(StandardCharsets.UTF_8), JsonNode.class);
+        JsonNode runs = root.get("runs");
+        assertThat(runs).hasSize(2);
+        for (String f : List.of("resolution", "batch", "bare_img_s", "pipeline_img_s", "torch_img_s")) {
+            assertThat(runs.get(0).has(f)).as(f).isTrue();
+            assertThat(runs.get(1).has(f)).as(f).isTrue();
+        }
+        assertThat(runs.get(0).get("torch_img_s").asDouble()).isEqualTo(400.0);
+        assertThat(runs.get(1).get("torch_img_s").isNull()).isTrue();
+        assertThat(runs.get(1).get("bare_over_torch").isNull()).isTrue();
+        assertThat(root.get("notes").get(0).asText()).isEqualTo(TorchPeer.SKIPPED);
+    }
+
+    @Test
+    void missingInterpreterMeansTorchSkippedNotAnError() {
+        TorchPeer.Availability a = new TorchPeer(Path.of("/nonexistent/python3"), TorchPeer.DEFAULT_SCRIPT).availability();
+        assertThat(a.available()).isFalse();
+        assertThat(a.detail()).contains("/nonexistent/python3");
+        assertThat(TorchPeer.SKIPPED).isEqualTo("torch: skipped (install Debian python3-torch python3-torchvision)");
+    }
+
+    @Test
+    void interpreterWithoutTorchMeansSkipped(@TempDir Path dir) throws Exception {
+        Path fake = dir.resolve("python3");
+        Files.writeString(fake, "#!/bin/sh\necho \"ModuleNotFoundError: No module named 'torch'\" >&2\nexit 1\n");
+        assertThat(fake.toFile().setExecutable(true)).isTrue();
+        Path script = Files.writeString(dir.resolve("s.py"), "");
+        TorchPeer.Availability a = new TorchPeer(fake, script).availability();
+        assertThat(a.available()).isFalse();
+        assertThat(a.detail()).contains("No module named 'torch'");
+    }
+
+    @Test
+    void parsesTheScriptsJsonLine() {
+        TorchPeer.Measurement m = TorchPeer.parse("noise\n{\"img_s\": 43.9, \"cpu_ms_per_img\": 45.5, \"impl\": \"torchvision 0.14.1\"}\n");
+        assertThat(m.imgS()).isEqualTo(43.9);
+        assertThat(m.cpuMsPerImg()).isEqualTo(45.5);
+        assertThat(m.impl()).isEqualTo("torchvision 0.14.1");
+    }
+
+    @Test
+    void theScriptShipsWithTheRepo() {
+        assertThat(TorchPeer.locate(TorchPeer.DEFAULT_SCRIPT)).exists();
+    }
+
+    @Test
+    void settingsRejectBadGrids() {
+        assertThatThrownBy(() -> new FeatureBench.Settings("b", "c", List.of(96), List.of(257), 8, 1, 2, false, false,
+                Path.of("."), null)).hasMessageContaining("257");
+        assertThatThrownBy(() -> new FeatureBench.Settings("b", "c", List.of(96), List.of(8), 8, 1, 0, false, false,
+                Path.of("."), null)).hasMessageContaining("threads");
+    }
+
+    @Test
+    void benchImagesArePngsOfTheRequestedSize() throws Exception {
+        byte[] png = FeatureBench.png(16, 3);
+        java.awt.image.BufferedImage img = javax.imageio.ImageIO.read(new java.io.ByteArrayInputStream(png));
+        assertThat(img.getWidth()).isEqualTo(16);
+        assertThat(FeatureBench.png(16, 3)).isEqualTo(png);
+    }
+
+    private static FeatureBench.Run run(int res, int batch, Double bare, Double pipe, Double torch) {
+        return new FeatureBench.Run(res, batch, 64, bare, 100.0, pipe, 120.0, 1.0, pipe, torch, torch == null ? null : 5.0, 1000L, 2000L);
+    }
+
+    private static FeatureBench.Settings settings(TorchPeer peer) {
+        return new FeatureBench.Settings("nsfwjs:mobilenet_v2", "out_relu", List.of(96, 224), List.of(1, 16), 64, 2, 2,
+                true, true, Path.of("."), peer);
+    }
+}
