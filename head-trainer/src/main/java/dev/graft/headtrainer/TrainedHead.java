@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.graft.common.json.Json;
 import dev.graft.common.serving.HeadArtifact;
-import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
@@ -19,7 +18,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.zip.ZipEntry;
-import java.util.zip.ZipInputStream;
 import java.util.zip.ZipOutputStream;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
@@ -223,7 +221,7 @@ public final class TrainedHead {
 
     /** Rewrites a zip with fixed entry times so identical content gives identical bytes. */
     private static byte[] normaliseZip(byte[] zip) throws IOException {
-        return zip(unzip(zip));
+        return zip(HeadArtifact.unzip(zip));
     }
 
     private static byte[] zip(Map<String, byte[]> entries) throws IOException {
@@ -238,16 +236,6 @@ public final class TrainedHead {
             }
         }
         return bos.toByteArray();
-    }
-
-    private static Map<String, byte[]> unzip(byte[] zip) throws IOException {
-        Map<String, byte[]> entries = new LinkedHashMap<>();
-        try (ZipInputStream zis = new ZipInputStream(new ByteArrayInputStream(zip), StandardCharsets.UTF_8)) {
-            for (ZipEntry ze; (ze = zis.getNextEntry()) != null; ) {
-                entries.put(ze.getName(), zis.readAllBytes());
-            }
-        }
-        return entries;
     }
 
     @Override

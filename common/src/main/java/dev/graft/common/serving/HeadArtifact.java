@@ -141,7 +141,8 @@ public final class HeadArtifact {
         return predict(Nd4j.create(vector, new long[] {1, vector.length}, DataType.FLOAT)).toFloatVector();
     }
 
-    private static Map<String, byte[]> unzip(byte[] zip) throws IOException {
+    /** The entries of an artifact zip, by name, in order. */
+    public static Map<String, byte[]> unzip(byte[] zip) throws IOException {
         Map<String, byte[]> entries = new LinkedHashMap<>();
         try (ZipInputStream zis = new ZipInputStream(new ByteArrayInputStream(zip), StandardCharsets.UTF_8)) {
             for (ZipEntry ze; (ze = zis.getNextEntry()) != null; ) {
