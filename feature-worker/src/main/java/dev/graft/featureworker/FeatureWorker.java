@@ -7,6 +7,7 @@ import dev.graft.common.contract.FeatureHeaders;
 import dev.graft.common.contract.FeatureRow;
 import dev.graft.common.image.ImageDecoder;
 import dev.graft.common.kafka.KafkaSettings;
+import dev.graft.common.kafka.PollLoopLifecycle;
 import dev.graft.featureworker.internal.BatchFeaturizer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -16,8 +17,6 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import org.apache.kafka.clients.consumer.Consumer;
@@ -60,13 +59,10 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
     private final Supplier<Producer<byte[], byte[]>> producerFactory;
     private final BatchFeaturizer featurizer;
 
-    private final CountDownLatch stopped = new CountDownLatch(1);
+    private final PollLoopLifecycle lifecycle = new PollLoopLifecycle();
     private final AtomicLong featurized = new AtomicLong();
     private final AtomicLong deadLettered = new AtomicLong();
     private final AtomicLong batches = new AtomicLong();
-    private volatile boolean running = true;
-    private volatile boolean started;
-    private volatile Consumer<byte[], byte[]> consumer;
 
     /** Records consumed but not yet committed, in arrival order. Owned by the poll thread. */
     private final List<ConsumerRecord<byte[], byte[]>> pending = new ArrayList<>();
@@ -113,20 +109,20 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
 
     @Override
     public void run() {
-        started = true;
+        lifecycle.started();
         MDC.put("worker", options.workerId());
         try (FeatureBatchCodec codec = new FeatureBatchCodec();
              Consumer<byte[], byte[]> c = consumerFactory.get();
              Producer<byte[], byte[]> p = producerFactory.get()) {
-            consumer = c;
+            lifecycle.owns(c);
             // the producer factory returns a producer after initTransactions(), which fenced any predecessor
             c.subscribe(List.of(options.topics().images()), new DropRevoked());
             log.info("feature worker {} consuming {} (group {})", options.workerId(), options.topics().images(), options.groupId());
-            while (running) {
+            while (lifecycle.running()) {
                 try {
                     pollOnce(c, p, codec);
                 } catch (WakeupException e) {
-                    if (running) {
+                    if (lifecycle.running()) {
                         throw e;
                     }
                 } catch (KafkaException e) {
@@ -136,24 +132,23 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
                     }
                     log.warn("transaction aborted, rewinding to committed offsets: {}", e.toString());
                     abort(p, e);
-                    if (!running) {
+                    if (!lifecycle.running()) {
                         break; // closing: the group's next owner starts from the committed offsets anyway
                     }
                     try {
                         rewind(c);
                     } catch (WakeupException closing) {
-                        if (running) {
+                        if (lifecycle.running()) {
                             throw closing;
                         }
                         break;
                     }
-                    sleep(options.retryBackoff());
+                    PollLoopLifecycle.pause(options.retryBackoff());
                 }
             }
             pending.clear(); // not committed: the group's next owner featurizes them
         } finally {
-            consumer = null;
-            stopped.countDown();
+            lifecycle.finished();
             MDC.remove("worker");
         }
     }
@@ -171,7 +166,7 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
         boolean waited = !pending.isEmpty()
                 && System.nanoTime() - oldestPendingNanos >= options.maxBatchWait().toNanos();
         if (full || waited) {
-            while (!pending.isEmpty() && running) {
+            while (!pending.isEmpty() && lifecycle.running()) {
                 int n = Math.min(options.batchSize(), pending.size());
                 List<ConsumerRecord<byte[], byte[]>> batch = new ArrayList<>(pending.subList(0, n));
                 processInTransaction(c, p, codec, batch);
@@ -309,31 +304,11 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
         return r.key() == null ? "<no key>" : new String(r.key(), StandardCharsets.UTF_8);
     }
 
-    private static void sleep(Duration d) {
-        try {
-            Thread.sleep(d.toMillis());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
     /** Stops the loop; the open batch is not committed and will be featurized by the group's next owner. */
     @Override
     public void close() {
-        running = false;
-        Consumer<byte[], byte[]> c = consumer;
-        if (c != null) {
-            c.wakeup();
-        }
-        if (!started) {
-            return;
-        }
-        try {
-            if (!stopped.await(options.shutdownTimeout().toMillis(), TimeUnit.MILLISECONDS)) {
-                log.warn("feature worker {} did not stop within {}", options.workerId(), options.shutdownTimeout());
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        if (!lifecycle.stop(options.shutdownTimeout())) {
+            log.warn("feature worker {} did not stop within {}", options.workerId(), options.shutdownTimeout());
         }
     }
 

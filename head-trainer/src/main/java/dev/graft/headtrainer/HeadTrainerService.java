@@ -7,6 +7,7 @@ import dev.graft.common.contract.Split;
 import dev.graft.common.contract.FeatureRow;
 import dev.graft.common.contract.ModelUpdateEvent;
 import dev.graft.common.kafka.KafkaSettings;
+import dev.graft.common.kafka.PollLoopLifecycle;
 import dev.graft.common.model.ModelRegistry;
 import java.time.Clock;
 import java.time.Duration;
@@ -15,8 +16,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.Producer;
@@ -48,10 +47,7 @@ public final class HeadTrainerService implements Runnable, AutoCloseable {
     private final Clock clock;
     private final HeadTrainer trainer = new HeadTrainer();
     private final List<java.util.function.Consumer<ModelUpdateEvent>> listeners = new CopyOnWriteArrayList<>();
-    private final CountDownLatch stopped = new CountDownLatch(1);
-    private volatile boolean running = true;
-    private volatile boolean started;
-    private volatile Consumer<byte[], byte[]> consumer;
+    private final PollLoopLifecycle lifecycle = new PollLoopLifecycle();
     private volatile VectorStore store;
     /** Test hook: runs inside the open transaction, after the artifact and event are sent, before the commit. */
     private volatile java.util.function.IntConsumer beforeCommit = v -> { };
@@ -88,13 +84,13 @@ public final class HeadTrainerService implements Runnable, AutoCloseable {
 
     @Override
     public void run() {
-        started = true;
+        lifecycle.started();
         MDC.put("worker", "head-trainer/" + options.task() + " ");
         ModelRegistry registry = new ModelRegistry(options.topics(), () -> kafka.consumer(null));
         try (FeatureBatchCodec codec = new FeatureBatchCodec();
              Consumer<byte[], byte[]> c = kafka.consumer(null);
              Producer<byte[], byte[]> p = kafka.transactionalProducer(options.transactionalId())) {
-            consumer = c;
+            lifecycle.owns(c);
             // transactionalProducer() has called initTransactions(): a previous trainer of this task is fenced.
             Optional<ModelUpdateEvent> latest = registry.latest(options.task());
             int nextVersion = latest.map(e -> e.version() + 1).orElse(1);
@@ -113,7 +109,7 @@ public final class HeadTrainerService implements Runnable, AutoCloseable {
             // train vectors from records below the latest version's lineage offsets: already trained on
             long alreadyTrained = 0;
 
-            while (running) {
+            while (lifecycle.running()) {
                 for (ConsumerRecord<byte[], byte[]> r : c.poll(POLL)) {
                     long before = store == null ? 0 : store.trainChanges();
                     baseId = accept(codec, r, baseId);
@@ -162,16 +158,15 @@ public final class HeadTrainerService implements Runnable, AutoCloseable {
                     } catch (KafkaException | IllegalStateException abortFailure) {
                         log.warn("abort failed: {}", abortFailure.toString());
                     }
-                    sleep(options.retryBackoff());
+                    PollLoopLifecycle.pause(options.retryBackoff());
                 }
             }
         } catch (WakeupException e) {
-            if (running) {
+            if (lifecycle.running()) {
                 throw e;
             }
         } finally {
-            consumer = null;
-            stopped.countDown();
+            lifecycle.finished();
             MDC.remove("worker");
         }
     }
@@ -295,28 +290,10 @@ public final class HeadTrainerService implements Runnable, AutoCloseable {
         return m;
     }
 
-    private static void sleep(Duration d) {
-        try {
-            Thread.sleep(d.toMillis());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
     @Override
     public void close() {
-        running = false;
-        Consumer<byte[], byte[]> c = consumer;
-        if (c != null) {
-            c.wakeup();
-        }
-        if (!started) {
-            return;
-        }
-        try {
-            stopped.await(30, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        if (!lifecycle.stop(Duration.ofSeconds(30))) {
+            log.warn("head trainer of {} did not stop within 30 s", options.task());
         }
     }
 }
