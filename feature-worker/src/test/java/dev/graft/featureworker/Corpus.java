@@ -1,13 +1,12 @@
 package dev.graft.featureworker;
 
+import dev.graft.common.image.TestImages;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Random;
-import java.util.zip.CRC32;
 import javax.imageio.IIOImage;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageWriter;
@@ -36,15 +35,7 @@ final class Corpus {
     }
 
     static byte[] encode(BufferedImage img, String format) {
-        try {
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            if (!ImageIO.write(img, format, out)) {
-                throw new IllegalStateException("no ImageIO writer for " + format + " / type " + img.getType());
-            }
-            return out.toByteArray();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return TestImages.encode(img, format);
     }
 
     static BufferedImage noise(int w, int h, int type, long seed) {
@@ -70,42 +61,12 @@ final class Corpus {
 
     /** A PNG of signature + IHDR (correct CRC) + IEND declaring w x h: a decompression bomb's header. */
     static byte[] pngHeaderOnly(int width, int height) {
-        ByteBuffer ihdr = ByteBuffer.allocate(13);
-        ihdr.putInt(width).putInt(height).put((byte) 8).put((byte) 2).put((byte) 0).put((byte) 0).put((byte) 0);
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        out.writeBytes(new byte[] {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'});
-        chunk(out, "IHDR", ihdr.array());
-        chunk(out, "IEND", new byte[0]);
-        return out.toByteArray();
-    }
-
-    private static void chunk(ByteArrayOutputStream out, String type, byte[] data) {
-        byte[] t = type.getBytes(StandardCharsets.US_ASCII);
-        CRC32 crc = new CRC32();
-        crc.update(t);
-        crc.update(data);
-        out.writeBytes(ByteBuffer.allocate(4).putInt(data.length).array());
-        out.writeBytes(t);
-        out.writeBytes(data);
-        out.writeBytes(ByteBuffer.allocate(4).putInt((int) crc.getValue()).array());
+        return TestImages.pngHeaderOnly(width, height);
     }
 
     /** A small baseline JPEG whose SOF0 marker is rewritten to declare width x height. */
     static byte[] jpegDeclaring(int width, int height) {
-        byte[] b = encode(noise(16, 16, BufferedImage.TYPE_INT_RGB, 3), "jpeg");
-        for (int i = 2; i + 9 < b.length; ) {
-            int marker = b[i + 1] & 0xff;
-            int len = ((b[i + 2] & 0xff) << 8) | (b[i + 3] & 0xff);
-            if (marker == 0xc0) {
-                b[i + 5] = (byte) (height >> 8);
-                b[i + 6] = (byte) height;
-                b[i + 7] = (byte) (width >> 8);
-                b[i + 8] = (byte) width;
-                return b;
-            }
-            i += 2 + len;
-        }
-        throw new IllegalStateException("no SOF0");
+        return TestImages.patchJpegSize(encode(noise(16, 16, BufferedImage.TYPE_INT_RGB, 3), "jpeg"), width, height);
     }
 
     /** A 4-channel (CMYK-like, no colour space marker) baseline JPEG written by ImageIO from a raster. */

@@ -9,11 +9,11 @@ import java.nio.charset.StandardCharsets;
 import java.util.zip.CRC32;
 import javax.imageio.ImageIO;
 
-/** Images made in tests. */
-final class TestImages {
+/** Images made in tests (shared with other modules through the test-jar). */
+public final class TestImages {
     private TestImages() {}
 
-    static byte[] encode(BufferedImage img, String format) {
+    public static byte[] encode(BufferedImage img, String format) {
         try {
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             if (!ImageIO.write(img, format, out)) {
@@ -36,7 +36,7 @@ final class TestImages {
     }
 
     /** A PNG that is only a signature, an IHDR (with correct CRC) and IEND: no pixel data at all. */
-    static byte[] pngHeaderOnly(int width, int height) {
+    public static byte[] pngHeaderOnly(int width, int height) {
         ByteBuffer ihdr = ByteBuffer.allocate(13);
         ihdr.putInt(width).putInt(height).put((byte) 8).put((byte) 2).put((byte) 0).put((byte) 0).put((byte) 0);
         ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -58,7 +58,7 @@ final class TestImages {
     }
 
     /** Rewrites the dimensions in a baseline JPEG's SOF0 marker. */
-    static byte[] patchJpegSize(byte[] jpeg, int width, int height) {
+    public static byte[] patchJpegSize(byte[] jpeg, int width, int height) {
         byte[] b = jpeg.clone();
         for (int i = 2; i + 9 < b.length; ) {
             if ((b[i] & 0xff) != 0xff) {
