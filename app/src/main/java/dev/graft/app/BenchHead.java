@@ -12,6 +12,7 @@ import dev.graft.common.kafka.EmbeddedKafkaBroker;
 import dev.graft.common.kafka.KafkaSettings;
 import dev.graft.common.kafka.TopicAdmin;
 import dev.graft.common.model.ModelRegistry;
+import dev.graft.common.progress.Progress;
 import dev.graft.common.serving.HeadArtifact;
 import dev.graft.common.serving.ServingClient;
 import dev.graft.headtrainer.HeadConfig;
@@ -123,7 +124,8 @@ final class BenchHead {
                 BaseRef base = new BaseRef("synthetic-" + dim, "synthetic", "none", 0, dim, "none");
                 try (ServingClient<HeadArtifact> client = ServingClient.heads(registry, "bench", ServingClient.Target.serving());
                      KafkaProducer<byte[], byte[]> producer = kafka.producer();
-                     FeatureBatchCodec codec = new FeatureBatchCodec()) {
+                     FeatureBatchCodec codec = new FeatureBatchCodec();
+                     Progress bar = Progress.bar(System.err, "freshness rounds", rounds, "rounds")) {
                     client.onSwitch((before, after) -> serving.add(after));
                     List<FeatureRow> validation = new ArrayList<>();
                     for (int i = 0; i < batch / 5; i++) {
@@ -147,6 +149,7 @@ final class BenchHead {
                         freshness.add(s);
                         System.out.printf(Locale.ROOT, "round %d: +%d labelled vectors -> v%d serving after %.2f s (trained on %d)%n",
                                 round, batch, v.version(), s, v.metrics().trainCount());
+                        bar.update(round);
                     }
                 } finally {
                     trainer.close();

@@ -9,6 +9,7 @@ import dev.graft.common.kafka.EmbeddedKafkaBroker;
 import dev.graft.common.kafka.KafkaSettings;
 import dev.graft.common.kafka.TopicAdmin;
 import dev.graft.common.model.ModelRegistry;
+import dev.graft.common.progress.Progress;
 import dev.graft.featureworker.FeatureWorker;
 import dev.graft.featureworker.FeatureWorkerOptions;
 import dev.graft.headtrainer.Classifier;
@@ -134,9 +135,12 @@ public final class Demo {
                     for (int phase = 1; phase <= s.phases(); phase++) {
                         PhaseIterator it = new PhaseIterator(train, publisher, s.trainPerPhase());
                         long before = sent;
-                        sent += publisher.publish(s.task(), it, -1, p -> { }).sent();
-                        awaitFeaturized(worker, before, sent, "phase " + phase + "/" + s.phases() + ": featurizing");
-                        ModelUpdateEvent v = awaitVersion(published);
+                        String name = "phase " + phase + "/" + s.phases();
+                        try (Progress bar = Progress.bar(out, name + ": publishing", expectedPhaseImages(), "img")) {
+                            sent += publisher.publish(s.task(), it, -1, p -> bar.update(p.acknowledged())).sent();
+                        }
+                        awaitFeaturized(worker, before, sent, name + ": featurizing");
+                        ModelUpdateEvent v = awaitVersion(published, name + ": training");
                         if (v == null) {
                             throw new IllegalStateException("no classifier version within " + s.phaseTimeout() + " after phase " + phase);
                         }
@@ -164,14 +168,26 @@ public final class Demo {
     }
 
     private long publishTest(ImagePublisher publisher) throws IOException {
-        try (IdxSource test = IdxSource.fashionMnist(s.idxDir(), "test", 0, s.testImages())) {
-            return publisher.publish(s.task(), test, p -> { }).sent();
+        try (IdxSource test = IdxSource.fashionMnist(s.idxDir(), "test", 0, s.testImages());
+             Progress bar = Progress.bar(out, "test images: publishing", test.expectedCount(), "img")) {
+            return publisher.publish(s.task(), test, p -> bar.update(p.acknowledged())).sent();
         }
+    }
+
+    /** Train images of a phase plus the validation share riding along (an estimate, for the progress bar). */
+    private long expectedPhaseImages() {
+        return Math.round(s.trainPerPhase() / (1 - s.validationPercent() / 100.0));
     }
 
     private void awaitFeaturized(FeatureWorker worker, long from, long sent, String label) throws InterruptedException {
         long deadline = System.nanoTime() + s.phaseTimeout().toNanos();
-        Console bar = new Console(out, label, sent - from);
+        try (Progress bar = Progress.bar(out, label, sent - from, "img")) {
+            awaitFeaturized(worker, from, sent, bar, deadline);
+        }
+    }
+
+    private void awaitFeaturized(FeatureWorker worker, long from, long sent, Progress bar, long deadline)
+            throws InterruptedException {
         while (true) {
             long done = worker.featurizedCount() + worker.deadLetterCount();
             bar.update(done - from);
@@ -188,11 +204,15 @@ public final class Demo {
     }
 
     /** The next version, or null after the phase timeout; fails at once if a role's thread died. */
-    private ModelUpdateEvent awaitVersion(BlockingQueue<ModelUpdateEvent> published) throws InterruptedException {
-        long deadline = System.nanoTime() + s.phaseTimeout().toNanos();
+    private ModelUpdateEvent awaitVersion(BlockingQueue<ModelUpdateEvent> published, String label) throws InterruptedException {
+        long start = System.nanoTime();
+        long deadline = start + s.phaseTimeout().toNanos();
+        out.println(label + " ...");
         while (System.nanoTime() < deadline) {
             ModelUpdateEvent v = published.poll(1, TimeUnit.SECONDS);
             if (v != null) {
+                out.printf("%s: version %d published after %s%n", label, v.version(),
+                        Progress.format(Duration.ofNanos(System.nanoTime() - start)));
                 return v;
             }
             requireHealthy();

@@ -8,6 +8,7 @@ import dev.graft.common.json.Json;
 import dev.graft.common.kafka.EmbeddedKafkaBroker;
 import dev.graft.common.kafka.KafkaSettings;
 import dev.graft.common.kafka.TopicAdmin;
+import dev.graft.common.progress.Progress;
 import dev.graft.featureworker.FeatureWorker;
 import dev.graft.featureworker.FeatureWorkerOptions;
 import dev.graft.producer.ImagePublisher;
@@ -112,6 +113,7 @@ public final class FeatureBench {
         List<Run> runs = new ArrayList<>();
         String baseId = null;
         EmbeddedKafkaBroker broker = null;
+        Progress grid = Progress.bar(System.err, "bench grid", (long) s.resolutions().size() * s.batches().size(), "points");
         try {
             if (s.pipeline()) {
                 broker = EmbeddedKafkaBroker.builder().build().start();
@@ -153,11 +155,13 @@ public final class FeatureBench {
                                 mem[0] < 0 ? null : mem[0], mem[1] < 0 ? null : mem[1]);
                         runs.add(r);
                         out.println(tableRow(r));
+                        grid.update(runs.size());
                     }
                 }
                 System.gc();
             }
         } finally {
+            grid.close();
             if (broker != null) broker.close();
         }
         return new Result(baseId, s.cut(), s.threads(), runs, notes, torchVersion);

@@ -1,6 +1,7 @@
 package dev.graft.app;
 
 import dev.graft.common.kafka.KafkaSettings;
+import dev.graft.common.progress.Progress;
 import dev.graft.producer.ClassFolderSource;
 import dev.graft.producer.FilesSource;
 import dev.graft.producer.IdxSource;
@@ -86,8 +87,9 @@ final class ProduceCommand implements Callable<Integer> {
 
     PublishSummary publish(Producer<byte[], byte[]> producer, ImageSource images) {
         ImagePublisher publisher = new ImagePublisher(producer, kafka.topics().images(), validationPercent, testPercent);
-        Console bar = new Console(System.err, "publishing", images.expectedCount());
-        return publisher.publish(task, images, p -> bar.update(p.acknowledged()));
+        try (Progress bar = Progress.bar(System.err, "publishing", images.expectedCount(), "img")) {
+            return publisher.publish(task, images, p -> bar.update(p.acknowledged()));
+        }
     }
 
     private ImageSource openSource() throws java.io.IOException {
