@@ -8,7 +8,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
@@ -17,8 +16,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.zip.ZipEntry;
-import java.util.zip.ZipOutputStream;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -51,8 +48,6 @@ public final class TrainedHead {
     static final String MODEL_ENTRY = HeadArtifact.MODEL_ENTRY;
     static final String META_ENTRY = HeadArtifact.META_ENTRY;
     static final String STANDARDIZER_ENTRY = HeadArtifact.STANDARDIZER_ENTRY;
-    /** 2020-01-01T00:00:00Z: any fixed time works, this one is inside the DOS date range of zip. */
-    private static final long ZIP_TIME = 1_577_836_800_000L;
 
     private final MultiLayerNetwork network;
     private final List<String> labels;
@@ -219,23 +214,12 @@ public final class TrainedHead {
         }
     }
 
-    /** Rewrites a zip with fixed entry times so identical content gives identical bytes. */
     private static byte[] normaliseZip(byte[] zip) throws IOException {
-        return zip(HeadArtifact.unzip(zip));
+        return HeadArtifact.normaliseZip(zip);
     }
 
     private static byte[] zip(Map<String, byte[]> entries) throws IOException {
-        ByteArrayOutputStream bos = new ByteArrayOutputStream();
-        try (ZipOutputStream zos = new ZipOutputStream(bos, StandardCharsets.UTF_8)) {
-            for (Map.Entry<String, byte[]> e : entries.entrySet()) {
-                ZipEntry ze = new ZipEntry(e.getKey());
-                ze.setTime(ZIP_TIME);
-                zos.putNextEntry(ze);
-                zos.write(e.getValue());
-                zos.closeEntry();
-            }
-        }
-        return bos.toByteArray();
+        return HeadArtifact.zip(entries);
     }
 
     @Override

@@ -133,6 +133,8 @@ public final class BaseNetworks {
                 return new Source(spec, g, digest, ZooBases.nativeSize(spec.name()),
                         ZooBases.preprocessing(spec.name()), false);
             }
+            case BaseSpec.GRAFT_BASE -> throw new IllegalArgumentException(spec + ": a published base version is "
+                    + "fetched from the model registry; load it with BaseResolver");
             default -> throw new IllegalArgumentException("unknown scheme " + spec.scheme());
         }
     }
@@ -288,7 +290,7 @@ public final class BaseNetworks {
         return -1;
     }
 
-    private static boolean channelsLast(ComputationGraph g, boolean dflt) {
+    static boolean channelsLast(ComputationGraph g, boolean dflt) {
         for (GraphVertex gv : g.getConfiguration().getVertices().values()) {
             if (gv instanceof LayerVertex lv && lv.getLayerConf().getLayer() instanceof ConvolutionLayer cl) {
                 return cl.getCnn2dDataFormat() == CNN2DFormat.NHWC;
@@ -297,7 +299,7 @@ public final class BaseNetworks {
         return dflt;
     }
 
-    private static byte[] fileDigest(Path p) throws IOException {
+    static byte[] fileDigest(Path p) throws IOException {
         MessageDigest sha = TfjsLayersImporter.sha256();
         try (InputStream in = Files.newInputStream(p)) {
             byte[] buf = new byte[1 << 16];

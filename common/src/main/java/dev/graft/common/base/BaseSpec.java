@@ -12,6 +12,8 @@ import java.util.Locale;
  *   <li>{@code keras:PATH.h5}: a Keras functional model with weights (HDF5)</li>
  *   <li>{@code dl4j:PATH.zip}: a ComputationGraph saved by ModelSerializer</li>
  *   <li>{@code zoo:NAME}: a DL4J zoo model with pretrained ImageNet weights ({@link #ZOO_NAMES})</li>
+ *   <li>{@code graft-base:TASK/bN}: base version N of a task, fine-tuned and published on the model registry
+ *       ({@code base-published} event); loaded through {@link BaseResolver}, not {@link BaseNetworks} alone</li>
  * </ul>
  * File schemes take an optional {@code ?pre=NAME} suffix naming the {@link Preprocessing} (default {@code unit}),
  * e.g. {@code keras:/models/net.h5?pre=tf}.
@@ -23,12 +25,15 @@ import java.util.Locale;
 public record BaseSpec(String scheme, String name, Preprocessing preprocessing) {
 
     public static final String DEFAULT = "nsfwjs:mobilenet_v2";
-    public static final List<String> SCHEMES = List.of("nsfwjs", "tfjs", "keras", "dl4j", "zoo");
+    public static final String GRAFT_BASE = "graft-base";
+    public static final List<String> SCHEMES = List.of("nsfwjs", "tfjs", "keras", "dl4j", "zoo", GRAFT_BASE);
+    private static final java.util.regex.Pattern BASE_VERSION = java.util.regex.Pattern.compile("(.+)/b([1-9][0-9]{0,8})");
     public static final List<String> NSFWJS_NAMES = List.of("mobilenet_v2", "inception_v3");
     public static final List<String> ZOO_NAMES = ZooBases.NAMES;
 
     private static final String ACCEPTED = "accepted: nsfwjs:" + String.join("|", NSFWJS_NAMES)
             + ", tfjs:PATH/model.json, keras:PATH.h5, dl4j:PATH.zip, zoo:" + String.join("|", ZooBases.NAMES)
+            + ", graft-base:TASK/bN"
             + " (file schemes may end in ?pre=" + String.join("|", java.util.Arrays.stream(Preprocessing.values())
                     .map(Preprocessing::id).toList()) + ")";
 
@@ -51,6 +56,10 @@ public record BaseSpec(String scheme, String name, Preprocessing preprocessing) 
                 String n = rest.toLowerCase(Locale.ROOT);
                 if (!NSFWJS_NAMES.contains(n)) throw bad(spec, "unknown nsfwjs model '" + rest + "'");
                 return new BaseSpec(scheme, n, null);
+            }
+            case GRAFT_BASE -> {
+                if (!BASE_VERSION.matcher(rest).matches()) throw bad(spec, "expects TASK/bN, e.g. graft-base:nsfw/b1");
+                return new BaseSpec(scheme, rest, null);
             }
             case "zoo" -> {
                 String n = rest.toLowerCase(Locale.ROOT);
@@ -92,8 +101,39 @@ public record BaseSpec(String scheme, String name, Preprocessing preprocessing) 
         return scheme.equals("tfjs") || scheme.equals("keras") || scheme.equals("dl4j");
     }
 
-    /** Short model name for base ids: {@code mobilenet_v2}, {@code vgg16}, or the file name without extension. */
+    /** Whether this is a published fine-tuned base ({@code graft-base:TASK/bN}). */
+    public boolean isGraftBase() {
+        return scheme.equals(GRAFT_BASE);
+    }
+
+    /** The task of a {@code graft-base:TASK/bN} spec. */
+    public String baseTask() {
+        return graftBase().group(1);
+    }
+
+    /** The base version N of a {@code graft-base:TASK/bN} spec. */
+    public int baseVersion() {
+        return Integer.parseInt(graftBase().group(2));
+    }
+
+    /** The spec of base version {@code version} of {@code task}. */
+    public static BaseSpec graftBase(String task, int version) {
+        return parse(GRAFT_BASE + ":" + task + "/b" + version);
+    }
+
+    private java.util.regex.Matcher graftBase() {
+        java.util.regex.Matcher m = BASE_VERSION.matcher(name);
+        if (!isGraftBase() || !m.matches()) throw new IllegalStateException(this + " is not a graft-base spec");
+        return m;
+    }
+
+    /**
+     * Short model name for base ids: {@code mobilenet_v2}, {@code vgg16}, the file name without extension, or
+     * {@code TASK-bN} for {@code graft-base:TASK/bN} (the name of the file it is cached as, so its id is the one
+     * of that file loaded as a {@code dl4j:} spec).
+     */
     public String shortName() {
+        if (isGraftBase()) return (baseTask() + "-b" + baseVersion()).replaceAll("[^A-Za-z0-9_.-]", "_");
         if (!isFile()) return name;
         String f = path().getFileName().toString();
         if (scheme.equals("tfjs") && f.equals("model.json") && path().getParent() != null

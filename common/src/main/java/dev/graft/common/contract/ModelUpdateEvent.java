@@ -16,6 +16,8 @@ import java.util.Map;
  *       names {@code version}, for {@code reason} ({@value #REASON_PUBLISHED}, {@value #REASON_PROMOTED},
  *       {@value #REASON_MANUAL} or {@value #REASON_ROLLBACK}). Only type, task, version, createdAt, alias
  *       and reason are set.</li>
+ *   <li>{@value #BASE_PUBLISHED}: a fine-tuned base version (see docs/contracts.md).</li>
+ *   <li>{@value #RETRAIN_REJECTED}: a refused retrain request, with its {@code reason}.</li>
  * </ul>
  * Events of one task share a partition (key = task), so their log order is their order.
  */
@@ -34,6 +36,16 @@ public record ModelUpdateEvent(
 
     public static final String VERSION_PUBLISHED = "version-published";
     public static final String ALIAS_SET = "alias-set";
+    /**
+     * A fine-tuned base version of the task ({@code version} = base version, numbered apart from head
+     * versions; {@code base.spec} = {@code graft-base:TASK/bVERSION}; artifact format {@code graft-base-zip-v1}).
+     */
+    public static final String BASE_PUBLISHED = "base-published";
+    /**
+     * A retrain request that was refused: {@code reason} says why, {@code lineage.hyperParameters.requestId}
+     * names the request. Version 0, no artifact.
+     */
+    public static final String RETRAIN_REJECTED = "retrain-rejected";
     /** Alias of the newest published version. */
     public static final String LATEST = "latest";
     /** Alias of the version applications should use. */
@@ -56,6 +68,22 @@ public record ModelUpdateEvent(
 
     public boolean publishesVersion() {
         return VERSION_PUBLISHED.equals(type);
+    }
+
+    public boolean publishesBase() {
+        return BASE_PUBLISHED.equals(type);
+    }
+
+    public boolean rejectsRetrain() {
+        return RETRAIN_REJECTED.equals(type);
+    }
+
+    /** A retrain-rejected event for request {@code requestId} of {@code task}. */
+    public static ModelUpdateEvent retrainRejected(String task, String requestId, String reason, Instant at) {
+        Map<String, Object> hp = new java.util.LinkedHashMap<>();
+        hp.put("requestId", requestId);
+        return new ModelUpdateEvent(RETRAIN_REJECTED, task, 0, at, null, null, null,
+                new Lineage(null, hp, null, null), null, null, reason);
     }
 
     public boolean setsAlias() {

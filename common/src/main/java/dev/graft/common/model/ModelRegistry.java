@@ -27,7 +27,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Reads and writes model versions on Kafka: events on the model-updates topic, artifacts in chunks on
- * the model-artifacts topic. Writers call {@link #publish} inside an open transaction, so the artifact
+ * the model-artifacts topic. Head versions ({@code version-published}, artifact key {@code TASK/vN}) and
+ * base versions ({@code base-published}, key {@code TASK/bN}) are published and fetched the same way. Writers call {@link #publish} inside an open transaction, so the artifact
  * and its event become visible together to {@code read_committed} readers, or not at all.
  */
 public final class ModelRegistry {
@@ -51,7 +52,7 @@ public final class ModelRegistry {
      */
     public ModelUpdateEvent publish(Producer<byte[], byte[]> producer, ModelUpdateEvent draft, byte[] artifact,
                                     String format) {
-        String key = draft.task() + "/v" + draft.version();
+        String key = artifactKey(draft);
         String sha = Sha256.hex(artifact);
         List<byte[]> chunks = ArtifactChunks.split(artifact, Topics.ARTIFACT_CHUNK_BYTES);
         byte[] keyBytes = key.getBytes(StandardCharsets.UTF_8);
@@ -83,6 +84,29 @@ public final class ModelRegistry {
         producer.send(new ProducerRecord<>(topics.modelUpdates(), draft.task().getBytes(StandardCharsets.UTF_8),
                 Json.toBytes(event)));
         return event;
+    }
+
+    /** Artifact record key: {@code TASK/bN} for a base version, {@code TASK/vN} for a head version. */
+    static String artifactKey(ModelUpdateEvent e) {
+        return e.task() + (e.publishesBase() ? "/b" : "/v") + e.version();
+    }
+
+    /** The task's published base versions ({@code base-published} events), by base version number. */
+    public List<ModelUpdateEvent> bases(String task) {
+        return events(task).stream().filter(ModelUpdateEvent::publishesBase)
+                .sorted(Comparator.comparing(ModelUpdateEvent::task).thenComparingInt(ModelUpdateEvent::version))
+                .toList();
+    }
+
+    /** The task's newest base version. */
+    public Optional<ModelUpdateEvent> latestBase(String task) {
+        return events(task).stream().filter(ModelUpdateEvent::publishesBase)
+                .max(Comparator.comparingInt(ModelUpdateEvent::version));
+    }
+
+    /** Base version {@code version} of {@code task}. */
+    public Optional<ModelUpdateEvent> base(String task, int version) {
+        return events(task).stream().filter(e -> e.publishesBase() && e.version() == version).findFirst();
     }
 
     /**

@@ -141,6 +141,29 @@ public final class HeadArtifact {
         return predict(Nd4j.create(vector, new long[] {1, vector.length}, DataType.FLOAT)).toFloatVector();
     }
 
+    /** 2020-01-01T00:00:00Z: any fixed time inside the DOS date range of zip works. */
+    private static final long ZIP_TIME = 1_577_836_800_000L;
+
+    /** A zip of {@code entries} in order, each with a fixed time, so identical content gives identical bytes. */
+    public static byte[] zip(Map<String, byte[]> entries) throws IOException {
+        java.io.ByteArrayOutputStream bos = new java.io.ByteArrayOutputStream();
+        try (java.util.zip.ZipOutputStream zos = new java.util.zip.ZipOutputStream(bos, StandardCharsets.UTF_8)) {
+            for (Map.Entry<String, byte[]> e : entries.entrySet()) {
+                ZipEntry ze = new ZipEntry(e.getKey());
+                ze.setTime(ZIP_TIME);
+                zos.putNextEntry(ze);
+                zos.write(e.getValue());
+                zos.closeEntry();
+            }
+        }
+        return bos.toByteArray();
+    }
+
+    /** Rewrites a zip with fixed entry times ({@link #zip}) so identical content gives identical bytes. */
+    public static byte[] normaliseZip(byte[] zip) throws IOException {
+        return zip(unzip(zip));
+    }
+
     /** The entries of an artifact zip, by name, in order. */
     public static Map<String, byte[]> unzip(byte[] zip) throws IOException {
         Map<String, byte[]> entries = new LinkedHashMap<>();

@@ -30,6 +30,19 @@ class BaseSpecTest {
         assertThat(BaseSpec.parse("dl4j:/m/g.zip").isFile()).isTrue();
     }
 
+    @Test
+    void graftBaseSpecNamesTaskAndBaseVersion() {
+        BaseSpec s = BaseSpec.parse("graft-base:fashion/b12");
+        assertThat(s.isGraftBase()).isTrue();
+        assertThat(s.baseTask()).isEqualTo("fashion");
+        assertThat(s.baseVersion()).isEqualTo(12);
+        assertThat(s.shortName()).isEqualTo("fashion-b12");
+        assertThat(s.toString()).isEqualTo("graft-base:fashion/b12");
+        assertThat(BaseSpec.graftBase("fashion", 12)).isEqualTo(s);
+        assertThatThrownBy(() -> BaseSpec.parse("graft-base:fashion/v1")).hasMessageContaining("TASK/bN");
+        assertThatThrownBy(() -> BaseSpec.parse("graft-base:fashion/b0")).hasMessageContaining("TASK/bN");
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"mobilenet_v2", "onnx:x.onnx", "nsfwjs:mobilenet_v2_mid", "nsfwjs:", "zoo:alexnet",
             "tfjs:/m/model.bin", "keras:/m/net.zip", "dl4j:/m/g.h5", "keras:/m/net.h5?pre=bogus"})
