@@ -9,6 +9,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Deque;
 import java.util.HexFormat;
 import java.util.LinkedHashSet;
@@ -34,6 +36,9 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.modelimport.keras.KerasModelImport;
 import org.deeplearning4j.nn.transferlearning.TransferLearning;
 import org.deeplearning4j.util.ModelSerializer;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Loads base networks from a spec ({@link BaseSpec}), cut at a layer.
@@ -61,24 +66,42 @@ public final class BaseNetworks {
 
     /** Cuts an already loaded source (the source graph is not modified; load it once, cut it many ways). */
     public static BaseNetwork load(Source src, String cut, int inputSize) {
+        return loadCuts(src, Collections.singletonList(cut), inputSize);
+    }
+
+    /**
+     * Cuts an already loaded source at several layers at once: the returned network runs the base once per batch
+     * and pools every cut ({@link BaseNetwork#extractAll}); each cut's {@link BaseRef} (in {@code cuts} order) has
+     * the id a single-cut load of that cut gives.
+     *
+     * @param cuts layer names, distinct; a null or blank entry = the network's bottleneck
+     */
+    public static BaseNetwork loadCuts(Source src, List<String> cuts, int inputSize) {
+        if (cuts == null || cuts.isEmpty()) throw new IllegalArgumentException("at least one cut layer is needed");
         ComputationGraph full = src.graph();
-        String c = cut == null || cut.isBlank() ? defaultCut(src) : cut.trim();
-        checkLayer(full, c);
+        List<String> cs = new ArrayList<>(cuts.size());
+        for (String cut : cuts) {
+            String c = cut == null || cut.isBlank() ? defaultCut(src) : cut.trim();
+            checkLayer(full, c);
+            if (cs.contains(c)) throw new IllegalArgumentException("cut '" + c + "' is listed twice");
+            cs.add(c);
+        }
         int size = inputSize > 0 ? inputSize : src.nativeSize();
         if (size <= 0) {
             throw new IllegalArgumentException(src.spec() + ": the model does not fix its input size; pass one");
         }
-        Set<String> keep = ancestors(full.getConfiguration(), c);
+        Set<String> keep = new LinkedHashSet<>();
+        for (String c : cs) keep.addAll(ancestors(full.getConfiguration(), c));
         if (size != src.nativeSize()) {
             for (String v : keep) {
                 if (isHeadVertex(full.getConfiguration().getVertices().get(v), true)) {
-                    throw new IllegalArgumentException(src.spec() + ": cut '" + c + "' includes '" + v
-                            + "' (dense/flatten), which only works at the native input size " + src.nativeSize()
+                    throw new IllegalArgumentException(src.spec() + ": cut '" + String.join(",", cs) + "' includes '"
+                            + v + "' (dense/flatten), which only works at the native input size " + src.nativeSize()
                             + ", not " + size);
                 }
             }
         }
-        ComputationGraph cutGraph = cutGraph(full, c, keep);
+        ComputationGraph cutGraph = cutGraph(full, cs, keep);
         boolean channelsLast = src.channelsLast();
         if (channelsLast && (Boolean.getBoolean("graft.base.nchw") || hasMerge(cutGraph))) {
             ComputationGraph nchw = toNchw(cutGraph);
@@ -88,13 +111,26 @@ public final class BaseNetworks {
             }
         }
         CutGraphNetwork net = new CutGraphNetwork(cutGraph, src.preprocessing(), channelsLast, size);
-        int dim = featureDim(cutGraph, c, size, channelsLast);
-        if (dim <= 0) {
-            dim = (int) net.extract(org.nd4j.linalg.factory.Nd4j.zeros(org.nd4j.linalg.api.buffer.DataType.FLOAT,
-                    1, size, size, 3)).size(1);
+        int[] dims = new int[cs.size()];
+        boolean inferred = true;
+        for (int i = 0; i < cs.size(); i++) {
+            dims[i] = featureDim(cutGraph, cs.get(i), size, channelsLast);
+            inferred &= dims[i] > 0;
         }
-        net.setRef(new BaseRef(baseId(src, c, size), src.spec().toString(), c, size, dim,
-                src.preprocessing().id()));
+        if (!inferred) {
+            List<BaseRef> provisional = new ArrayList<>();
+            for (String c : cs) provisional.add(new BaseRef("?", src.spec().toString(), c, size, 1, src.preprocessing().id()));
+            net.setRefs(provisional);
+            List<INDArray> probe = net.extractAll(Nd4j.zeros(DataType.FLOAT, 1, size, size, 3));
+            for (int i = 0; i < cs.size(); i++) dims[i] = (int) probe.get(i).size(1);
+        }
+        List<BaseRef> refs = new ArrayList<>(cs.size());
+        for (int i = 0; i < cs.size(); i++) {
+            String c = cs.get(i);
+            refs.add(new BaseRef(baseId(src, c, size), src.spec().toString(), c, size, dims[i],
+                    src.preprocessing().id()));
+        }
+        net.setRefs(refs);
         return net;
     }
 
@@ -224,16 +260,16 @@ public final class BaseNetworks {
         return keep;
     }
 
-    private static ComputationGraph cutGraph(ComputationGraph full, String cut, Set<String> keep) {
+    private static ComputationGraph cutGraph(ComputationGraph full, List<String> cuts, Set<String> keep) {
         ComputationGraphConfiguration conf = full.getConfiguration();
-        if (conf.getNetworkOutputs().equals(List.of(cut)) && keep.size() == conf.getVertices().size()) {
+        if (conf.getNetworkOutputs().equals(cuts) && keep.size() == conf.getVertices().size()) {
             return full.clone();
         }
         TransferLearning.GraphBuilder b = new TransferLearning.GraphBuilder(full);
         for (String v : conf.getVertices().keySet()) {
             if (!keep.contains(v)) b.removeVertexAndConnections(v);
         }
-        return b.setOutputs(cut).build();
+        return b.setOutputs(cuts.toArray(String[]::new)).build();
     }
 
     /**

@@ -1,19 +1,24 @@
 package dev.graft.common.base;
 
 import dev.graft.common.contract.BaseRef;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
-/** A graph already cut at its output vertex: preprocess, forward, average over space. Not thread-safe. */
+/**
+ * A graph already cut at its output vertices (one per cut): preprocess, one forward pass, average each output
+ * over space. Not thread-safe.
+ */
 final class CutGraphNetwork implements BaseNetwork {
 
     private final ComputationGraph graph;
     private final Preprocessing preprocessing;
     private final boolean channelsLast;
     private final int inputSize;
-    private BaseRef ref;
+    private List<BaseRef> refs;
 
     CutGraphNetwork(ComputationGraph graph, Preprocessing preprocessing, boolean channelsLast, int inputSize) {
         this.graph = graph;
@@ -22,13 +27,18 @@ final class CutGraphNetwork implements BaseNetwork {
         this.inputSize = inputSize;
     }
 
-    void setRef(BaseRef ref) {
-        this.ref = ref;
+    void setRefs(List<BaseRef> refs) {
+        this.refs = List.copyOf(refs);
     }
 
     @Override
     public BaseRef ref() {
-        return ref;
+        return refs.get(0);
+    }
+
+    @Override
+    public List<BaseRef> refs() {
+        return refs;
     }
 
     /** The cut graph (for inspection and tests). */
@@ -38,6 +48,11 @@ final class CutGraphNetwork implements BaseNetwork {
 
     @Override
     public INDArray extract(INDArray rgb255) {
+        return extractAll(rgb255).get(0);
+    }
+
+    @Override
+    public List<INDArray> extractAll(INDArray rgb255) {
         long[] s = rgb255.shape();
         if (s.length != 4 || s[1] != inputSize || s[2] != inputSize || s[3] != 3) {
             throw new IllegalArgumentException("expected [n, " + inputSize + ", " + inputSize + ", 3] RGB NHWC, got "
@@ -45,7 +60,14 @@ final class CutGraphNetwork implements BaseNetwork {
         }
         INDArray x = preprocessing.apply(rgb255);
         if (!channelsLast) x = x.permute(0, 3, 1, 2).dup('c');
-        INDArray out = graph.outputSingle(false, x);
+        INDArray[] outs = graph.getNumOutputArrays() == 1 ? new INDArray[] {graph.outputSingle(false, x)}
+                : graph.output(false, x);
+        List<INDArray> features = new ArrayList<>(outs.length);
+        for (INDArray out : outs) features.add(pool(out));
+        return features;
+    }
+
+    private INDArray pool(INDArray out) {
         INDArray features = switch (out.rank()) {
             case 2 -> out;
             case 4 -> channelsLast ? out.mean(1, 2) : out.mean(2, 3);

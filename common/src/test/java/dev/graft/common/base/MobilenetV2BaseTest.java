@@ -111,6 +111,34 @@ class MobilenetV2BaseTest {
     }
 
     @Test
+    void severalCutsInOnePassGiveTheSingleCutLoadsVectorsAndIds() {
+        List<String> cuts = List.of("block_9_add", "block_12_add", "out_relu");
+        BaseNetwork multi = BaseNetworks.loadCuts(src, cuts, 96);
+        INDArray x = GoldenInputs.images(96, 0, 1, 2);
+        List<INDArray> all = multi.extractAll(x);
+        assertThat(all).hasSize(3);
+        assertThat(multi.refs()).extracting(BaseRef::cut).containsExactlyElementsOf(cuts);
+        assertThat(multi.ref()).isEqualTo(multi.refs().get(0));
+        for (int i = 0; i < cuts.size(); i++) {
+            BaseNetwork single = BaseNetworks.load(src, cuts.get(i), 96);
+            assertThat(multi.refs().get(i)).as(cuts.get(i)).isEqualTo(single.ref());
+            INDArray expected = single.extract(x);
+            assertThat(all.get(i).shape()).as(cuts.get(i)).containsExactly(3, single.ref().featureDim());
+            assertThat(maxAbsDiff(all.get(i).data().asDouble(), expected.data().asDouble()))
+                    .as(cuts.get(i)).isLessThanOrEqualTo(1e-5);
+        }
+        assertThat(multi.refs()).extracting(BaseRef::id).doesNotHaveDuplicates();
+    }
+
+    @Test
+    void aCutListedTwiceIsRefused() {
+        assertThatThrownBy(() -> BaseNetworks.loadCuts(src, List.of("block_12_add", "block_12_add"), 96))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("twice");
+        assertThatThrownBy(() -> BaseNetworks.loadCuts(src, List.of(), 96))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
     void nchwConversionGivesTheSameFeatures() {
         CutGraphNetwork nhwc = (CutGraphNetwork) BaseNetworks.load(src, "out_relu", 96);
         org.deeplearning4j.nn.graph.ComputationGraph converted = BaseNetworks.toNchw(nhwc.graph());
