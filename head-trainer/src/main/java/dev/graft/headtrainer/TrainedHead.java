@@ -75,6 +75,16 @@ public final class TrainedHead {
         }
     }
 
+    /**
+     * A head from an already trained network (e.g. fine-tuned elsewhere); {@code standardizer} must be present
+     * exactly when {@code config.standardize()}.
+     */
+    public static TrainedHead of(MultiLayerNetwork network, List<String> labels, HeadConfig config,
+                                 Standardizer standardizer, String task, String baseId, int inputDim,
+                                 TrainingInfo info) {
+        return new TrainedHead(network, labels, config, standardizer, task, baseId, inputDim, info);
+    }
+
     public List<String> labels() {
         return labels;
     }

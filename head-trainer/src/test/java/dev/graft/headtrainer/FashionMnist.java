@@ -9,29 +9,29 @@ import java.util.List;
 import java.util.zip.GZIPInputStream;
 
 /** Reads the gzipped IDX files of Fashion-MNIST (Debian package dataset-fashion-mnist). */
-final class FashionMnist {
+public final class FashionMnist {
 
-    static final Path DIR = Path.of("/usr/share/datasets/fashion-mnist");
-    static final List<String> CLASSES = List.of("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
+    public static final Path DIR = Path.of("/usr/share/datasets/fashion-mnist");
+    public static final List<String> CLASSES = List.of("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
             "Shirt", "Sneaker", "Bag", "Ankle boot");
 
     /** Pixels as floats in [0,1], one row of 784 per image, and labels 0..9. */
-    record Data(float[][] images, int[] labels) {}
+    public record Data(float[][] images, int[] labels) {}
 
     private FashionMnist() {}
 
-    static boolean available() {
+    public static boolean available() {
         return Files.isReadable(DIR.resolve("train-images-idx3-ubyte.gz"))
                 && Files.isReadable(DIR.resolve("train-labels-idx1-ubyte.gz"))
                 && Files.isReadable(DIR.resolve("t10k-images-idx3-ubyte.gz"))
                 && Files.isReadable(DIR.resolve("t10k-labels-idx1-ubyte.gz"));
     }
 
-    static Data train(int limit) throws IOException {
+    public static Data train(int limit) throws IOException {
         return read("train", limit);
     }
 
-    static Data test(int limit) throws IOException {
+    public static Data test(int limit) throws IOException {
         return read("t10k", limit);
     }
 

@@ -134,6 +134,16 @@ public final class BaseNetworks {
         return net;
     }
 
+    /**
+     * A trainable copy of the source's graph cut at {@code cut} (output = the cut layer, nothing frozen, layout as
+     * imported), e.g. to fine-tune it. The source is not modified.
+     */
+    public static ComputationGraph cutGraphCopy(Source src, String cut) {
+        ComputationGraph full = src.graph();
+        checkLayer(full, cut);
+        return cutGraph(full, cut, ancestors(full.getConfiguration(), cut)).clone();
+    }
+
     /** Loads the full graph of a spec (no cut). */
     public static Source loadSource(BaseSpec spec, Path cacheDir, Path zooDir, boolean offline) {
         Preprocessing explicit = spec.preprocessing();
