@@ -141,7 +141,7 @@ public final class BaseNetworks {
     public static ComputationGraph cutGraphCopy(Source src, String cut) {
         ComputationGraph full = src.graph();
         checkLayer(full, cut);
-        return cutGraph(full, cut, ancestors(full.getConfiguration(), cut)).clone();
+        return cutGraph(full, List.of(cut), ancestors(full.getConfiguration(), cut)).clone();
     }
 
     /** Loads the full graph of a spec (no cut). */
