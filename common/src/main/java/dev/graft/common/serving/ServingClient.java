@@ -32,7 +32,10 @@ import org.slf4j.LoggerFactory;
  *   <li>the switch is one atomic reference swap: every {@link #call} runs on exactly one version, and its
  *       answer can name it (the {@link ModelUpdateEvent} is passed in);</li>
  *   <li>if fetching or loading fails the old version keeps serving (logged, reported to
- *       {@link #onLoadFailure}); the failed version is not retried until the target moves again;</li>
+ *       {@link #onLoadFailure}) and the failed version is tried again after a back-off that doubles from
+ *       {@link Backoff#initial()} up to {@link Backoff#max()} (a transient failure, e.g. a model cache or
+ *       network hiccup, does not leave the old version serving until the alias moves); if the target moves
+ *       meanwhile, the new target is loaded at once;</li>
  *   <li>a replaced model is closed (if {@link AutoCloseable}) once the last call using it has returned.</li>
  * </ul>
  * {@code call} never blocks on a load; it fails only before the first version is loaded
@@ -48,6 +51,29 @@ public final class ServingClient<M> implements AutoCloseable {
     @FunctionalInterface
     public interface Loader<M> {
         M load(ModelUpdateEvent version, byte[] artifact) throws Exception;
+    }
+
+    /** Delays between attempts to load a version that failed: {@code initial}, doubling, at most {@code max}. */
+    public record Backoff(Duration initial, Duration max) {
+        public Backoff {
+            if (initial == null || max == null || initial.isNegative() || initial.isZero() || max.compareTo(initial) < 0) {
+                throw new IllegalArgumentException("need 0 < initial <= max, got " + initial + ", " + max);
+            }
+        }
+
+        /** 1 s, doubling up to 1 min. */
+        public static Backoff defaults() {
+            return new Backoff(Duration.ofSeconds(1), Duration.ofMinutes(1));
+        }
+
+        /** The delay after {@code failures} consecutive failures (1 = the first). */
+        public Duration after(int failures) {
+            long nanos = initial.toNanos();
+            for (int i = 1; i < failures && nanos < max.toNanos(); i++) {
+                nanos = Math.min(max.toNanos(), nanos * 2);
+            }
+            return Duration.ofNanos(Math.min(nanos, max.toNanos()));
+        }
     }
 
     /** What to follow: an alias ({@code serving}, {@code latest}) or a pinned version. */
@@ -114,6 +140,7 @@ public final class ServingClient<M> implements AutoCloseable {
     private final String task;
     private final Target target;
     private final Loader<M> loader;
+    private final Backoff backoff;
     private final AtomicReference<Handle> current = new AtomicReference<>();
     private final CountDownLatch ready = new CountDownLatch(1);
     private final List<BiConsumer<ModelUpdateEvent, ModelUpdateEvent>> switchListeners = new CopyOnWriteArrayList<>();
@@ -123,11 +150,12 @@ public final class ServingClient<M> implements AutoCloseable {
     private volatile boolean running = true;
     private volatile Exception lastFailure;
 
-    private ServingClient(ModelRegistry registry, String task, Target target, Loader<M> loader) {
+    private ServingClient(ModelRegistry registry, String task, Target target, Loader<M> loader, Backoff backoff) {
         this.registry = Objects.requireNonNull(registry, "registry");
         this.task = Objects.requireNonNull(task, "task");
         this.target = Objects.requireNonNull(target, "target");
         this.loader = Objects.requireNonNull(loader, "loader");
+        this.backoff = Objects.requireNonNull(backoff, "backoff");
         this.follower = registry.follow(task);
         this.thread = new Thread(this::follow, "graft-serving-" + task);
         this.thread.setDaemon(true);
@@ -135,7 +163,13 @@ public final class ServingClient<M> implements AutoCloseable {
 
     /** Starts following; the first version loads in the background ({@link #awaitReady}). */
     public static <M> ServingClient<M> start(ModelRegistry registry, String task, Target target, Loader<M> loader) {
-        ServingClient<M> c = new ServingClient<>(registry, task, target, loader);
+        return start(registry, task, target, loader, Backoff.defaults());
+    }
+
+    /** As {@link #start(ModelRegistry, String, Target, Loader)}, retrying failed loads with {@code backoff}. */
+    public static <M> ServingClient<M> start(ModelRegistry registry, String task, Target target, Loader<M> loader,
+                                             Backoff backoff) {
+        ServingClient<M> c = new ServingClient<>(registry, task, target, loader, backoff);
         c.thread.start();
         return c;
     }
@@ -195,11 +229,14 @@ public final class ServingClient<M> implements AutoCloseable {
     private void follow() {
         List<ModelUpdateEvent> events = new ArrayList<>();
         Map<Integer, ModelUpdateEvent> versions = new HashMap<>();
-        Integer failed = null;
+        Integer failed = null;      // the version whose last load failed
+        int failures = 0;           // consecutive failures of it
+        long retryAt = 0;           // System.nanoTime() at which it may be tried again
         try {
             while (running) {
                 List<ModelUpdateEvent> fresh = follower.poll(POLL);
-                if (fresh.isEmpty() && !events.isEmpty()) {
+                boolean retryDue = failed != null && System.nanoTime() - retryAt >= 0;
+                if (fresh.isEmpty() && !events.isEmpty() && !retryDue) {
                     continue;
                 }
                 for (ModelUpdateEvent e : fresh) {
@@ -214,23 +251,34 @@ public final class ServingClient<M> implements AutoCloseable {
                 }
                 int v = wanted.getAsInt();
                 Handle h = current.get();
-                if ((h != null && h.version.version() == v) || Objects.equals(failed, v)) {
+                if (h != null && h.version.version() == v) {
+                    failed = null; // e.g. rolled back to the version serving
                     continue;
+                }
+                if (Objects.equals(failed, v) && !retryDue) {
+                    continue; // back-off running
                 }
                 ModelUpdateEvent version = versions.get(v);
                 if (version == null) {
                     continue; // alias names a version not seen (yet)
                 }
-                failed = null;
+                if (!Objects.equals(failed, v)) {
+                    failures = 0; // a new target: load it at once, count its own failures
+                }
                 try {
                     byte[] bytes = registry.fetch(version.artifact()); // verifies sha256
                     M model = loader.load(version, bytes);
+                    failed = null;
+                    failures = 0;
                     switchTo(new Handle(version, model));
                 } catch (Exception e) {
                     failed = v;
+                    failures++;
+                    Duration delay = backoff.after(failures);
+                    retryAt = System.nanoTime() + delay.toNanos();
                     lastFailure = e;
-                    log.warn("cannot load {} v{}; {} keeps serving: {}", task, v,
-                            h == null ? "nothing" : "v" + h.version.version(), e.toString());
+                    log.warn("cannot load {} v{} (attempt {}); {} keeps serving, retrying in {} ms: {}", task, v, failures,
+                            h == null ? "nothing" : "v" + h.version.version(), delay.toMillis(), e.toString());
                     for (var l : failureListeners) {
                         l.accept(version, e);
                     }
