@@ -8,8 +8,10 @@ import dev.graft.common.contract.Topics;
 import dev.graft.common.kafka.EmbeddedKafkaBroker;
 import dev.graft.common.kafka.KafkaSettings;
 import dev.graft.common.kafka.TopicAdmin;
+import dev.graft.common.model.AliasWatcher;
 import dev.graft.common.model.ModelRegistry;
 import dev.graft.common.progress.Progress;
+import dev.graft.common.serving.ServingClient;
 import dev.graft.featureworker.FeatureWorker;
 import dev.graft.featureworker.FeatureWorkerOptions;
 import dev.graft.headtrainer.Classifier;
@@ -117,13 +119,15 @@ public final class Demo {
             BlockingQueue<ModelUpdateEvent> published = new LinkedBlockingQueue<>();
             trainer.onPublished(published::add);
             trainer.onPublished(events::add);
+            ModelRegistry registry = new ModelRegistry(topics, () -> kafka.consumer(null));
+            AliasWatcher servingWatcher = null;
             if (metrics != null) {
                 GraftMetrics.bindFeatureWorker(metrics, worker, "demo-0");
                 GraftMetrics.bindHeadTrainer(metrics, trainer, s.task());
+                servingWatcher = GraftMetrics.watchServingVersion(metrics, registry, s.task());
             }
             workerThread = start(worker, "feature-worker");
             trainerThread = start(trainer, "head-trainer");
-            ModelRegistry registry = new ModelRegistry(topics, () -> kafka.consumer(null));
             List<VersionRow> rows = new ArrayList<>();
             List<String> classified;
             long featStart = System.nanoTime();
@@ -163,6 +167,9 @@ public final class Demo {
             } finally {
                 worker.close();
                 trainer.close();
+                if (servingWatcher != null) {
+                    servingWatcher.close();
+                }
             }
         }
     }
@@ -234,9 +241,11 @@ public final class Demo {
                 v.metrics().validationAccuracy(), test.accuracy());
     }
 
-    /** Classifies a few test images through the published artifacts, as a consumer on another machine would. */
-    private List<String> classifySome(ModelRegistry registry) throws IOException {
-        ModelUpdateEvent latest = registry.latest(s.task()).orElseThrow();
+    /**
+     * Classifies a few test images with the task's {@code serving} version (not merely the newest: a version the
+     * promotion gate held back must not answer), through {@link ServingClient} exactly as a remote consumer would.
+     */
+    private List<String> classifySome(ModelRegistry registry) throws IOException, InterruptedException {
         List<String> lines = new ArrayList<>();
         List<byte[]> images = new ArrayList<>();
         List<String> truth = new ArrayList<>();
@@ -247,9 +256,14 @@ public final class Demo {
                 truth.add(img.label());
             }
         }
-        try (Classifier c = Classifier.load(registry, latest, s.modelCache())) {
-            List<Classifier.Prediction> preds = c.classify(images);
-            out.printf("%nclassifying %d test images with version %d:%n", images.size(), latest.version());
+        try (ServingClient<Classifier> client = ServingClient.start(registry, s.task(), ServingClient.Target.serving(),
+                (v, artifact) -> Classifier.fromArtifact(v, artifact, s.modelCache()))) {
+            if (!client.awaitReady(Duration.ofMinutes(2))) {
+                throw new IllegalStateException("the serving version of " + s.task() + " did not load within 2 minutes"
+                        + client.lastFailure().map(e -> ": " + e.getMessage()).orElse(""));
+            }
+            List<Classifier.Prediction> preds = client.call((v, c) -> c.classify(images));
+            out.printf("%nclassifying %d test images with version %d (serving):%n", images.size(), preds.get(0).version());
             for (int i = 0; i < preds.size(); i++) {
                 Classifier.Scored top = preds.get(i).top();
                 String line = String.format(java.util.Locale.ROOT, "  true %-12s predicted %-12s p=%.3f %s", truth.get(i),

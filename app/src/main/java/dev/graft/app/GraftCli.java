@@ -13,6 +13,7 @@ import picocli.CommandLine.Command;
                 ProduceCommand.class,
                 FeatureWorkerCommand.class,
                 HeadTrainerCommand.class,
+                PredictWorkerCommand.class,
                 ClassifyCommand.class,
                 ModelsCommand.class,
                 ReportCommand.class,

@@ -1,8 +1,11 @@
 package dev.graft.app;
 
 import dev.graft.common.contract.ModelUpdateEvent;
+import dev.graft.common.model.AliasWatcher;
+import dev.graft.common.model.ModelRegistry;
 import dev.graft.featureworker.FeatureWorker;
 import dev.graft.headtrainer.HeadTrainerService;
+import dev.graft.headtrainer.predict.PredictWorker;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
@@ -12,6 +15,7 @@ import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.IntSupplier;
 
 /**
  * Graft's own meters (README, "Metrics"). Names are Micrometer's; Prometheus sees dots as underscores,
@@ -66,6 +70,35 @@ public final class GraftMetrics {
                 accuracy.set(e.metrics().validationAccuracy());
             }
         };
+    }
+
+    /** Predictions committed, rows skipped by reason, dead letters, and the version predicting now. */
+    public static void bindPredictWorker(MeterRegistry registry, PredictWorker worker, String task) {
+        FunctionCounter.builder("graft.predictions", worker, PredictWorker::predictedCount)
+                .description("Predictions committed to the predictions topic").tag("task", task).register(registry);
+        FunctionCounter.builder("graft.predictions.skipped", worker, PredictWorker::labelledSkipped)
+                .description("Feature rows of the task not predicted").tags("task", task, "reason", "labelled").register(registry);
+        FunctionCounter.builder("graft.predictions.skipped", worker, PredictWorker::otherBaseSkipped)
+                .description("Feature rows of the task not predicted").tags("task", task, "reason", "other-base").register(registry);
+        FunctionCounter.builder("graft.dead.letters", worker, PredictWorker::deadLetterCount)
+                .description("Records sent to the dead-letter topic").tag("worker", "predict/" + task).register(registry);
+        servingVersion(registry, task, () -> worker.servingVersion().orElse(0));
+    }
+
+    /** {@code graft_serving_version{task}}: the version the process serves or sees serving (0: none yet). */
+    public static void servingVersion(MeterRegistry registry, String task, IntSupplier version) {
+        Gauge.builder("graft.serving.version", version, v -> v.getAsInt())
+                .description("Version of the task serving now (0: none yet)").tag("task", task).register(registry);
+    }
+
+    /**
+     * The serving-version gauge of a process that does not load models (head trainer, demo): follows the task's
+     * aliases on the model-updates topic. Close the returned watcher when the process stops.
+     */
+    public static AliasWatcher watchServingVersion(MeterRegistry registry, ModelRegistry models, String task) {
+        AliasWatcher watcher = AliasWatcher.start(models, task);
+        servingVersion(registry, task, () -> watcher.serving().orElse(0));
+        return watcher;
     }
 
     @FunctionalInterface

@@ -1,6 +1,8 @@
 package dev.graft.app;
 
 import dev.graft.common.kafka.KafkaSettings;
+import dev.graft.common.model.AliasWatcher;
+import dev.graft.common.model.ModelRegistry;
 import dev.graft.headtrainer.HeadConfig;
 import dev.graft.headtrainer.HeadTrainerOptions;
 import dev.graft.headtrainer.HeadTrainerService;
@@ -48,7 +50,8 @@ final class HeadTrainerCommand implements Callable<Integer> {
                 e.version(), e.task(), e.metrics().validationAccuracy(), e.metrics().validationCount(), e.metrics().trainCount()));
         Runtime.getRuntime().addShutdownHook(new Thread(service::close, "graft-head-trainer-shutdown"));
         java.util.concurrent.atomic.AtomicBoolean running = new java.util.concurrent.atomic.AtomicBoolean(true);
-        try (server) {
+        try (server; AliasWatcher serving = server == null ? null : GraftMetrics.watchServingVersion(server.registry(),
+                new ModelRegistry(kafka.topics(), () -> settings.consumer(null)), task)) {
             if (server != null) {
                 GraftMetrics.bindHeadTrainer(server.registry(), service, task);
                 server.health(running::get);

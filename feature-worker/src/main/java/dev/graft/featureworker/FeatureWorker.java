@@ -8,12 +8,12 @@ import dev.graft.common.contract.FeatureRow;
 import dev.graft.common.image.ImageDecoder;
 import dev.graft.common.kafka.KafkaSettings;
 import dev.graft.common.kafka.PollLoopLifecycle;
+import dev.graft.common.kafka.Transactions;
 import dev.graft.featureworker.internal.BatchFeaturizer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -27,12 +27,6 @@ import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.AuthorizationException;
-import org.apache.kafka.common.errors.FencedInstanceIdException;
-import org.apache.kafka.common.errors.InvalidProducerEpochException;
-import org.apache.kafka.common.errors.OutOfOrderSequenceException;
-import org.apache.kafka.common.errors.ProducerFencedException;
-import org.apache.kafka.common.errors.UnsupportedVersionException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -223,59 +217,22 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
     }
 
     private ProducerRecord<byte[], byte[]> deadLetter(BatchFeaturizer.Rejection rej) {
-        ConsumerRecord<byte[], byte[]> r = rej.record();
-        ProducerRecord<byte[], byte[]> out = new ProducerRecord<>(options.topics().deadLetters(), null, r.key(), r.value(), r.headers());
-        put(out, DeadLetterHeaders.ORIGINAL_TOPIC, r.topic());
-        put(out, DeadLetterHeaders.ORIGINAL_PARTITION, String.valueOf(r.partition()));
-        put(out, DeadLetterHeaders.ORIGINAL_OFFSET, String.valueOf(r.offset()));
-        put(out, DeadLetterHeaders.STAGE, rej.stage());
-        put(out, DeadLetterHeaders.EXCEPTION_CLASS, rej.error().getClass().getName());
-        put(out, DeadLetterHeaders.EXCEPTION_MESSAGE, String.valueOf(rej.error().getMessage()));
-        put(out, DeadLetterHeaders.WORKER, options.workerId());
-        return out;
-    }
-
-    private static void put(ProducerRecord<byte[], byte[]> rec, String name, String value) {
-        rec.headers().remove(name);
-        rec.headers().add(name, value.getBytes(StandardCharsets.UTF_8));
+        return DeadLetterHeaders.deadLetter(rej.record(), options.topics().deadLetters(), rej.stage(), rej.error(),
+                options.workerId());
     }
 
     static Map<TopicPartition, OffsetAndMetadata> nextOffsets(List<ConsumerRecord<byte[], byte[]>> batch) {
-        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
-        for (ConsumerRecord<byte[], byte[]> r : batch) {
-            TopicPartition tp = new TopicPartition(r.topic(), r.partition());
-            OffsetAndMetadata next = new OffsetAndMetadata(r.offset() + 1);
-            offsets.merge(tp, next, (a, b) -> a.offset() >= b.offset() ? a : b);
-        }
-        return offsets;
+        return Transactions.nextOffsets(batch);
     }
 
     private void rewind(Consumer<byte[], byte[]> c) {
         pending.clear();
-        Map<TopicPartition, OffsetAndMetadata> committed = c.committed(c.assignment());
-        for (TopicPartition tp : c.assignment()) {
-            OffsetAndMetadata om = committed.get(tp);
-            if (om != null) {
-                c.seek(tp, om.offset());
-            } else {
-                c.seekToBeginning(List.of(tp));
-            }
-        }
+        Transactions.rewindToCommitted(c);
     }
 
-    /**
-     * Fencing, authorization, sequence and version errors cannot be cured by retrying with this producer. The
-     * producer rethrows fencing as such, but wraps other fatal errors ("in an error state"), so the causes count.
-     */
+    /** Fencing, authorization, sequence and version errors, also wrapped: {@link Transactions#isFatal}. */
     static boolean isFatal(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
-            if (t instanceof ProducerFencedException || t instanceof InvalidProducerEpochException
-                    || t instanceof OutOfOrderSequenceException || t instanceof AuthorizationException
-                    || t instanceof UnsupportedVersionException || t instanceof FencedInstanceIdException) {
-                return true;
-            }
-        }
-        return false;
+        return Transactions.isFatal(e);
     }
 
     /** Aborts after a retriable error; if even the abort fails the producer is unusable and the worker stops. */

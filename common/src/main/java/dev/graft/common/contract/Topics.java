@@ -7,7 +7,7 @@ import java.util.Map;
  * (e.g. per environment) through {@link #withPrefix(String)}; the default prefix is {@code graft.}.
  */
 public record Topics(String images, String features, String modelUpdates, String modelArtifacts,
-                     String retrainRequests, String deadLetters) {
+                     String retrainRequests, String deadLetters, String predictions) {
 
     public static final String DEFAULT_PREFIX = "graft.";
     /** Largest record Graft writes (Arrow feature batches, artifact chunks are far below this). */
@@ -21,7 +21,7 @@ public record Topics(String images, String features, String modelUpdates, String
 
     public static Topics withPrefix(String prefix) {
         return new Topics(prefix + "images", prefix + "features", prefix + "model-updates",
-                prefix + "model-artifacts", prefix + "retrain-requests", prefix + "dead-letters");
+                prefix + "model-artifacts", prefix + "retrain-requests", prefix + "dead-letters", prefix + "predictions");
     }
 
     /** Per-topic configuration used when Graft creates the topic. */
@@ -40,6 +40,6 @@ public record Topics(String images, String features, String modelUpdates, String
     }
 
     public java.util.List<String> all() {
-        return java.util.List.of(images, features, modelUpdates, modelArtifacts, retrainRequests, deadLetters);
+        return java.util.List.of(images, features, modelUpdates, modelArtifacts, retrainRequests, deadLetters, predictions);
     }
 }
