@@ -23,6 +23,7 @@ import picocli.CommandLine.Parameters;
                 "  promote V     make version V the serving one",
                 "  rollback      make the previously serving version serve again"})
 final class ModelsCommand implements Callable<Integer> {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ModelsCommand.class);
 
     @Mixin
     KafkaOptions kafka;
@@ -84,8 +85,13 @@ final class ModelsCommand implements Callable<Integer> {
         try (Producer<byte[], byte[]> p = settings.producer()) {
             registry.setAlias(p, task, ModelUpdateEvent.SERVING, target, reason, Instant.now());
         }
-        System.out.println(task + " serving: v" + target + " (" + reason + ", was "
-                + state.aliases().serving().stream().mapToObj(v -> "v" + v).findFirst().orElse("none") + ")");
+        String was = state.aliases().serving().stream().mapToObj(v -> "v" + v).findFirst().orElse("none");
+        System.out.println(task + " serving: v" + target + " (" + reason + ", was " + was + ")");
+        if (ModelUpdateEvent.REASON_ROLLBACK.equals(reason)) {
+            log.info("[GRAFT-ROLLBACK] task {} version {} now serving (rolled back from {})", task, target, was);
+        } else {
+            log.info("[GRAFT-PROMOTED] task {} version {} now serving (manual; was {})", task, target, was);
+        }
         return 0;
     }
 

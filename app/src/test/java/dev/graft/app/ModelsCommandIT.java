@@ -43,11 +43,22 @@ class ModelsCommandIT {
             assertThat(list.code()).as(list.err()).isZero();
             assertThat(list.out()).contains("aliases").containsPattern("(?m)^3 .*latest,serving");
 
+            ch.qos.logback.classic.Logger logger = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(ModelsCommand.class);
+            ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> events = new ch.qos.logback.core.read.ListAppender<>();
+            events.start();
+            logger.addAppender(events);
+            logger.setLevel(ch.qos.logback.classic.Level.INFO);
             assertThat(cli(bootstrap, "rollback").out()).contains("serving: v2 (rollback, was v3)");
             assertThat(registry.aliases(TASK).serving()).hasValue(2);
             assertThat(cli(bootstrap, "rollback").out()).contains("serving: v1");
             assertThat(cli(bootstrap, "rollback").code()).as("nothing before v1").isNotZero();
             assertThat(cli(bootstrap, "promote", "3").out()).contains("serving: v3 (manual, was v1)");
+            assertThat(events.list).extracting(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage)
+                    .as("operator events carry stable message ids").containsExactly(
+                            "[GRAFT-ROLLBACK] task models-cli version 2 now serving (rolled back from v3)",
+                            "[GRAFT-ROLLBACK] task models-cli version 1 now serving (rolled back from v2)",
+                            "[GRAFT-PROMOTED] task models-cli version 3 now serving (manual; was v1)");
+            logger.detachAppender(events);
             assertThat(cli(bootstrap, "promote", "9").code()).isNotZero();
             assertThat(cli(bootstrap, "promote").code()).isNotZero();
 

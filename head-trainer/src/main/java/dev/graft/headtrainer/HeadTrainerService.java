@@ -244,6 +244,10 @@ public final class HeadTrainerService implements Runnable, AutoCloseable {
                         : "not promoted: serving v" + serving.get().version() + " has validation accuracy "
                         + servingAccuracy.getAsDouble() + " on the same validation split (margin "
                         + options.promotionMargin() + ")");
+        if (promote) {
+            log.info("[GRAFT-PROMOTED] task {} version {} now serving (automatic, validation accuracy {}; was {})",
+                    options.task(), version, metrics.validationAccuracy(), serving.map(e -> "v" + e.version()).orElse("none"));
+        }
         return event;
     }
 

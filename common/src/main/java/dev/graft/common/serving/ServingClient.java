@@ -277,7 +277,7 @@ public final class ServingClient<M> implements AutoCloseable {
                     Duration delay = backoff.after(failures);
                     retryAt = System.nanoTime() + delay.toNanos();
                     lastFailure = e;
-                    log.warn("cannot load {} v{} (attempt {}); {} keeps serving, retrying in {} ms: {}", task, v, failures,
+                    log.warn("[GRAFT-SERVING-LOAD-FAILED] cannot load {} v{} (attempt {}); {} keeps serving, retrying in {} ms: {}", task, v, failures,
                             h == null ? "nothing" : "v" + h.version.version(), delay.toMillis(), e.toString());
                     for (var l : failureListeners) {
                         l.accept(version, e);
@@ -302,7 +302,7 @@ public final class ServingClient<M> implements AutoCloseable {
 
     private void switchTo(Handle next) {
         Handle previous = current.getAndSet(next);
-        log.info("{} now serving v{} ({}){}", task, next.version.version(), target,
+        log.info("[GRAFT-SERVING-SWITCHED] {} now serving v{} ({}){}", task, next.version.version(), target,
                 previous == null ? "" : ", was v" + previous.version.version());
         ready.countDown();
         for (var l : switchListeners) {
