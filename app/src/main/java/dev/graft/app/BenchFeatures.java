@@ -42,6 +42,15 @@ final class BenchFeatures {
         @Option(names = "--cut", defaultValue = "out_relu", description = "Layer to cut at (default: ${DEFAULT-VALUE}, the bottleneck, as torchvision's features + global average pool).")
         String cut;
 
+        @Option(names = "--executor", defaultValue = "folded", description = "What runs the base for (a) and (b): folded (the inference-only executor, checked against DL4J at load) or dl4j (the DL4J graph) (default: ${DEFAULT-VALUE}).")
+        String executor;
+
+        @Option(names = "--no-dl4j", description = "Skip the bare DL4J-graph column (by default measured next to the folded executor).")
+        boolean noDl4j;
+
+        @Option(names = "--rss", description = "Memory run instead of the grid: extract --images images per resolution and batch, sampling VmRSS after every batch; prints start/peak/end and whether it stays flat.")
+        boolean rss;
+
         @Option(names = "--no-pipeline", description = "Skip (b), the embedded-broker pipeline.")
         boolean noPipeline;
 
@@ -69,9 +78,9 @@ final class BenchFeatures {
             try {
                 List<Integer> res = FeatureBench.parseIntList(resolutions, "--resolutions");
                 List<Integer> bs = FeatureBench.parseIntList(batches, "--batches");
-                settings = new FeatureBench.Settings(base, cut, res, bs, images, warmup, threads, !noPipeline, !noTorch,
+                settings = new FeatureBench.Settings(base, cut, res, bs, images, warmup, threads, !noPipeline && !rss, !noTorch && !rss,
                         modelCache != null ? modelCache : BaseNetworks.defaultCacheDir(),
-                        new TorchPeer(python, torchScript));
+                        new TorchPeer(python, torchScript), executor, !noDl4j, rss);
             } catch (IllegalArgumentException e) {
                 throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
             }
@@ -79,7 +88,8 @@ final class BenchFeatures {
             System.out.println();
             System.out.println("a = bare base, b = pipeline (images topic -> committed features), c = torch; "
                     + "cut " + r.cut() + ", " + r.threads() + " threads, " + Runtime.getRuntime().availableProcessors() + " CPUs");
-            System.out.println(FeatureBench.table(r.runs()));
+            if (!r.runs().isEmpty()) System.out.println(FeatureBench.table(r.runs()));
+            for (FeatureBench.RssRun m : r.rss()) System.out.println(m);
             for (String n : r.notes()) System.out.println("note: " + n);
             if (json != null) {
                 Path abs = json.toAbsolutePath();

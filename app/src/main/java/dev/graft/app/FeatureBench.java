@@ -45,9 +45,24 @@ import org.nd4j.linalg.factory.Nd4j;
 public final class FeatureBench {
 
     /** What to measure. {@code images} is rounded up to whole batches; {@code warmup} counts batches. */
+    /**
+     * {@code executor}: {@code folded} or {@code dl4j}, what (a) and (b) run on; {@code compareDl4j}: also time the
+     * bare DL4J graph in the same run; {@code rss}: instead of the grid, a memory run of {@code images} images per
+     * point sampling VmRSS after every batch.
+     */
     public record Settings(String baseSpec, String cut, List<Integer> resolutions, List<Integer> batches, int images,
-                           int warmup, int threads, boolean pipeline, boolean torch, Path modelCache, TorchPeer peer) {
+                           int warmup, int threads, boolean pipeline, boolean torch, Path modelCache, TorchPeer peer,
+                           String executor, boolean compareDl4j, boolean rss) {
+        public Settings(String baseSpec, String cut, List<Integer> resolutions, List<Integer> batches, int images,
+                        int warmup, int threads, boolean pipeline, boolean torch, Path modelCache, TorchPeer peer) {
+            this(baseSpec, cut, resolutions, batches, images, warmup, threads, pipeline, torch, modelCache, peer,
+                    "folded", false, false);
+        }
+
         public Settings {
+            if (!executor.equals("folded") && !executor.equals("dl4j")) {
+                throw new IllegalArgumentException("executor '" + executor + "': expected folded or dl4j");
+            }
             if (resolutions.isEmpty() || batches.isEmpty()) throw new IllegalArgumentException("empty grid");
             if (images < 1 || warmup < 0 || threads < 1) {
                 throw new IllegalArgumentException("need images >= 1, warmup >= 0, threads >= 1");
@@ -63,7 +78,20 @@ public final class FeatureBench {
     /** One grid point. Null speeds = not measured (skipped or failed). */
     public record Run(int resolution, int batch, int images, Double bareImgS, Double bareCpuMsPerImg,
                       Double pipelineImgS, Double pipelineCpuMsPerImg, Double pipelineFirstCommitS, Double pipelineSteadyImgS, Double torchImgS, Double torchCpuMsPerImg,
-                      Long vmRssMb, Long vmHwmMb) {
+                      Long vmRssMb, Long vmHwmMb, String executor, Double dl4jImgS, Double dl4jCpuMsPerImg) {
+        public Run(int resolution, int batch, int images, Double bareImgS, Double bareCpuMsPerImg,
+                   Double pipelineImgS, Double pipelineCpuMsPerImg, Double pipelineFirstCommitS, Double pipelineSteadyImgS,
+                   Double torchImgS, Double torchCpuMsPerImg, Long vmRssMb, Long vmHwmMb) {
+            this(resolution, batch, images, bareImgS, bareCpuMsPerImg, pipelineImgS, pipelineCpuMsPerImg,
+                    pipelineFirstCommitS, pipelineSteadyImgS, torchImgS, torchCpuMsPerImg, vmRssMb, vmHwmMb, null, null,
+                    null);
+        }
+
+        /** Bare executor over the bare DL4J graph, when both were measured. */
+        public Double foldedOverDl4j() {
+            return ratio(bareImgS, dl4jImgS);
+        }
+
         public Double bareOverTorch() {
             return ratio(bareImgS, torchImgS);
         }
@@ -73,7 +101,12 @@ public final class FeatureBench {
         }
     }
 
-    public record Result(String baseId, String cut, int threads, List<Run> runs, List<String> notes, String torchVersion) {}
+    public record Result(String baseId, String cut, int threads, List<Run> runs, List<String> notes, String torchVersion,
+                         List<RssRun> rss) {
+        public Result(String baseId, String cut, int threads, List<Run> runs, List<String> notes, String torchVersion) {
+            this(baseId, cut, threads, runs, notes, torchVersion, List.of());
+        }
+    }
 
     private final Settings s;
     private final PrintStream out;
@@ -111,6 +144,7 @@ public final class FeatureBench {
         BaseNetworks.Source src = BaseNetworks.loadSource(BaseSpec.parse(s.baseSpec()), s.modelCache(),
                 BaseNetworks.defaultZooDir(), true);
         List<Run> runs = new ArrayList<>();
+        List<RssRun> rssRuns = new ArrayList<>();
         String baseId = null;
         EmbeddedKafkaBroker broker = null;
         Progress grid = Progress.bar(System.err, "bench grid", (long) s.resolutions().size() * s.batches().size(), "points");
@@ -121,12 +155,24 @@ public final class FeatureBench {
                         broker.startDuration().toMillis() / 1000.0);
             }
             for (int res : s.resolutions()) {
-                try (BaseNetwork base = BaseNetworks.load(src, s.cut(), res)) {
+                try (BaseNetwork base = BaseNetworks.load(src, s.cut(), res, s.executor());
+                     BaseNetwork dl4j = s.compareDl4j() && !s.rss() && base.executor().equals("folded")
+                             ? BaseNetworks.load(src, s.cut(), res, "dl4j") : null) {
                     baseId = base.ref().id();
-                    out.printf("base %s (%d-d)%n", baseId, base.ref().featureDim());
+                    out.printf("base %s (%d-d), executor %s%n", baseId, base.ref().featureDim(), base.executor());
+                    if (!base.executor().equals(s.executor())) {
+                        notes.add(res + "px: executor " + s.executor() + " unavailable, ran " + base.executor());
+                    }
                     for (int batch : s.batches()) {
                         int n = roundUp(s.images(), batch);
+                        if (s.rss()) {
+                            RssRun m = rss(base, res, batch, n);
+                            rssRuns.add(m);
+                            out.println(m);
+                            continue;
+                        }
                         double[] bare = bare(base, res, batch, n);
+                        double[] viaDl4j = dl4j == null ? null : bare(dl4j, res, batch, n);
                         long[] mem = memoryMb();
                         Double pipe = null;
                         Double pipeCpu = null;
@@ -152,7 +198,8 @@ public final class FeatureBench {
                             }
                         }
                         Run r = new Run(res, batch, n, bare[0], bare[1], pipe, pipeCpu, firstCommit, steady, torch, torchCpu,
-                                mem[0] < 0 ? null : mem[0], mem[1] < 0 ? null : mem[1]);
+                                mem[0] < 0 ? null : mem[0], mem[1] < 0 ? null : mem[1], base.executor(),
+                                viaDl4j == null ? null : viaDl4j[0], viaDl4j == null ? null : viaDl4j[1]);
                         runs.add(r);
                         out.println(tableRow(r));
                         grid.update(runs.size());
@@ -164,7 +211,44 @@ public final class FeatureBench {
             grid.close();
             if (broker != null) broker.close();
         }
-        return new Result(baseId, s.cut(), s.threads(), runs, notes, torchVersion);
+        return new Result(baseId, s.cut(), s.threads(), runs, notes, torchVersion, rssRuns);
+    }
+
+    /**
+     * Resident memory over a long bare run: VmRSS (MB) after warm-up, at 10% of the images, at its peak and at the
+     * end. Flat = the end is within max(64 MB, 5%) of the 10% mark (the first batches allocate the buffers).
+     */
+    public record RssRun(int resolution, int batch, int images, String executor, double imgS, long startMb, long tenPctMb,
+                         long peakMb, long endMb) {
+        public boolean flat() {
+            return endMb - tenPctMb <= Math.max(64, tenPctMb / 20);
+        }
+
+        @Override
+        public String toString() {
+            return String.format(Locale.ROOT, "rss %dpx batch %d, %d images (%s, %.1f img/s): VmRSS start %d MB, "
+                    + "at 10%% %d MB, peak %d MB, end %d MB: %s", resolution, batch, images, executor, imgS, startMb,
+                    tenPctMb, peakMb, endMb, flat() ? "flat" : "GROWING");
+        }
+    }
+
+    private RssRun rss(BaseNetwork base, int res, int batch, int n) throws InterruptedException {
+        return onFreshThread("bench-rss", () -> {
+            INDArray x = Nd4j.rand(DataType.FLOAT, batch, res, res, 3).muli(255.0);
+            for (int i = 0; i < Math.max(1, s.warmup()); i++) base.extract(x);
+            long start = memoryMb()[0];
+            long tenPct = start;
+            long peak = start;
+            long t0 = System.nanoTime();
+            for (int done = 0; done < n; done += batch) {
+                base.extract(x);
+                long now = memoryMb()[0];
+                peak = Math.max(peak, now);
+                if (done < n / 10) tenPct = now;
+            }
+            double sec = (System.nanoTime() - t0) / 1e9;
+            return new RssRun(res, batch, n, base.executor(), n / sec, start, tenPct, peak, memoryMb()[0]);
+        });
     }
 
     /**
@@ -172,19 +256,24 @@ public final class FeatureBench {
      * worker's (ND4J keeps per-thread state such as workspaces).
      */
     private double[] bare(BaseNetwork base, int res, int batch, int n) throws InterruptedException {
-        double[][] result = new double[1][];
+        return onFreshThread("bench-bare", () -> bareOnThisThread(base, res, batch, n));
+    }
+
+    /** Runs {@code work} on a new thread (as a worker's poll thread) and returns its result or rethrows its failure. */
+    private static <T> T onFreshThread(String name, java.util.function.Supplier<T> work) throws InterruptedException {
+        List<T> result = new ArrayList<>(1);
         RuntimeException[] failure = new RuntimeException[1];
         Thread t = new Thread(() -> {
             try {
-                result[0] = bareOnThisThread(base, res, batch, n);
+                result.add(work.get());
             } catch (RuntimeException e) {
                 failure[0] = e;
             }
-        }, "bench-bare");
+        }, name);
         t.start();
         t.join();
         if (failure[0] != null) throw failure[0];
-        return result[0];
+        return result.get(0);
     }
 
     private double[] bareOnThisThread(BaseNetwork base, int res, int batch, int n) {
@@ -335,13 +424,13 @@ public final class FeatureBench {
         return num == null || den == null || den == 0 ? null : num / den;
     }
 
-    static final String HEADER = String.format(Locale.ROOT, "%-10s %5s %12s %15s %12s %8s %8s",
-            "resolution", "batch", "bare img/s", "pipeline img/s", "torch img/s", "a/c", "b/a");
+    static final String HEADER = String.format(Locale.ROOT, "%-10s %5s %12s %15s %12s %8s %8s %12s %8s",
+            "resolution", "batch", "bare img/s", "pipeline img/s", "torch img/s", "a/c", "b/a", "dl4j img/s", "a/dl4j");
 
     static String tableRow(Run r) {
-        return String.format(Locale.ROOT, "%-10d %5d %12s %15s %12s %8s %8s", r.resolution(), r.batch(),
+        return String.format(Locale.ROOT, "%-10d %5d %12s %15s %12s %8s %8s %12s %8s", r.resolution(), r.batch(),
                 fmt(r.bareImgS(), 1), fmt(r.pipelineImgS(), 1), fmt(r.torchImgS(), 1), fmt(r.bareOverTorch(), 3),
-                fmt(r.pipelineOverBare(), 2));
+                fmt(r.pipelineOverBare(), 2), fmt(r.dl4jImgS(), 1), fmt(r.foldedOverDl4j(), 2));
     }
 
     static String table(List<Run> runs) {
@@ -373,10 +462,32 @@ public final class FeatureBench {
             m.put("pipeline_steady_img_s", x.pipelineSteadyImgS());
             m.put("vm_rss_mb", x.vmRssMb());
             m.put("vm_hwm_mb", x.vmHwmMb());
+            m.put("executor", x.executor());
+            m.put("bare_dl4j_img_s", x.dl4jImgS());
+            m.put("bare_dl4j_cpu_ms_per_img", x.dl4jCpuMsPerImg());
+            m.put("bare_over_dl4j", x.foldedOverDl4j());
             runs.add(m);
+        }
+        List<Map<String, Object>> rss = new ArrayList<>();
+        for (RssRun x : r.rss()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("resolution", x.resolution());
+            m.put("batch", x.batch());
+            m.put("images", x.images());
+            m.put("executor", x.executor());
+            m.put("img_s", x.imgS());
+            m.put("vm_rss_start_mb", x.startMb());
+            m.put("vm_rss_at_10pct_mb", x.tenPctMb());
+            m.put("vm_rss_peak_mb", x.peakMb());
+            m.put("vm_rss_end_mb", x.endMb());
+            m.put("flat", x.flat());
+            rss.add(m);
         }
         Map<String, Object> root = new LinkedHashMap<>();
         root.put("runs", runs);
+        if (!rss.isEmpty()) root.put("rss", rss);
+        root.put("executor", s.executor());
+        root.put("max_physical_bytes", System.getProperty("org.bytedeco.javacpp.maxphysicalbytes"));
         root.put("base", s.baseSpec());
         root.put("base_id", r.baseId());
         root.put("cut", r.cut());

@@ -42,6 +42,11 @@ public interface BaseNetwork extends AutoCloseable {
         return List.of(extract(rgb255));
     }
 
+    /** Which engine runs the forward pass: {@code folded} (the inference-only executor) or {@code dl4j}. */
+    default String executor() {
+        return "dl4j";
+    }
+
     @Override
     void close();
 }

@@ -1,5 +1,7 @@
 package dev.graft.common.base;
 
+import dev.graft.common.base.internal.FoldedCheck;
+import dev.graft.common.base.internal.FoldedExecutor;
 import dev.graft.common.contract.BaseRef;
 import java.io.IOException;
 import java.io.InputStream;
@@ -48,6 +50,8 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 public final class BaseNetworks {
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(BaseNetworks.class);
+
     private BaseNetworks() {}
 
     /** A full (uncut) imported graph and what the loader knows about it. */
@@ -64,19 +68,33 @@ public final class BaseNetworks {
         return load(loadSource(BaseSpec.parse(spec), cacheDir, defaultZooDir(), offline()), cut, inputSize);
     }
 
-    /** Cuts an already loaded source (the source graph is not modified; load it once, cut it many ways). */
+    /**
+     * Cuts an already loaded source (the source graph is not modified; load it once, cut it many ways). The forward
+     * pass runs on the folded executor unless {@code -Dgraft.base.executor=dl4j} (see {@link #EXECUTOR_PROPERTY}).
+     */
     public static BaseNetwork load(Source src, String cut, int inputSize) {
         return loadCuts(src, Collections.singletonList(cut), inputSize);
+    }
+
+    /** As {@link #load(Source, String, int)} with the executor given: {@code folded} or {@code dl4j}. */
+    public static BaseNetwork load(Source src, String cut, int inputSize, String executor) {
+        return loadCuts(src, Collections.singletonList(cut), inputSize, executor);
     }
 
     /**
      * Cuts an already loaded source at several layers at once: the returned network runs the base once per batch
      * and pools every cut ({@link BaseNetwork#extractAll}); each cut's {@link BaseRef} (in {@code cuts} order) has
-     * the id a single-cut load of that cut gives.
+     * the id a single-cut load of that cut gives. Runs on the folded executor unless
+     * {@code -Dgraft.base.executor=dl4j}.
      *
      * @param cuts layer names, distinct; a null or blank entry = the network's bottleneck
      */
     public static BaseNetwork loadCuts(Source src, List<String> cuts, int inputSize) {
+        return loadCuts(src, cuts, inputSize, System.getProperty(EXECUTOR_PROPERTY, "folded"));
+    }
+
+    /** As {@link #loadCuts(Source, List, int)} with the executor given: {@code folded} or {@code dl4j}. */
+    public static BaseNetwork loadCuts(Source src, List<String> cuts, int inputSize, String executor) {
         if (cuts == null || cuts.isEmpty()) throw new IllegalArgumentException("at least one cut layer is needed");
         ComputationGraph full = src.graph();
         List<String> cs = new ArrayList<>(cuts.size());
@@ -110,7 +128,8 @@ public final class BaseNetworks {
                 channelsLast = false;
             }
         }
-        CutGraphNetwork net = new CutGraphNetwork(cutGraph, src.preprocessing(), channelsLast, size);
+        FoldedExecutor folded = executor(executor, src, cutGraph, cs, size, channelsLast);
+        CutGraphNetwork net = new CutGraphNetwork(cutGraph, src.preprocessing(), channelsLast, size, folded);
         int[] dims = new int[cs.size()];
         boolean inferred = true;
         for (int i = 0; i < cs.size(); i++) {
@@ -142,6 +161,45 @@ public final class BaseNetworks {
         ComputationGraph full = src.graph();
         checkLayer(full, cut);
         return cutGraph(full, List.of(cut), ancestors(full.getConfiguration(), cut)).clone();
+    }
+
+    /** {@code graft.base.executor}: {@code folded} (default; falls back to DL4J when unsupported) or {@code dl4j}. */
+    public static final String EXECUTOR_PROPERTY = "graft.base.executor";
+    /** {@code graft.base.executor.layout}: {@code nhwc} or {@code nchw} (default), the folded executor's layout. */
+    public static final String LAYOUT_PROPERTY = "graft.base.executor.layout";
+
+    /**
+     * The folded executor for a cut graph, checked against the graph on a fixed random batch; null (DL4J runs)
+     * when switched off, unsupported or off by more than {@link FoldedCheck#TOLERANCE}.
+     */
+    private static FoldedExecutor executor(String executor, Source src, ComputationGraph cutGraph, List<String> cuts,
+                                           int size, boolean channelsLast) {
+        String mode = executor.trim().toLowerCase(java.util.Locale.ROOT);
+        if (mode.equals("dl4j")) return null;
+        if (!mode.equals("folded")) {
+            throw new IllegalArgumentException(EXECUTOR_PROPERTY + "=" + mode + ": expected folded or dl4j");
+        }
+        boolean nhwc = System.getProperty(LAYOUT_PROPERTY, "nchw").trim().equalsIgnoreCase("nhwc");
+        FoldedCheck.Result r = FoldedCheck.build(cutGraph, cuts, x -> {
+            INDArray in = channelsLast ? x : x.permute(0, 3, 1, 2).dup('c');
+            INDArray[] out = cutGraph.output(false, in);
+            if (!channelsLast) {
+                for (int i = 0; i < out.length; i++) if (out[i].rank() == 4) out[i] = out[i].permute(0, 2, 3, 1);
+            }
+            return out;
+        }, src.preprocessing()::apply, size, nhwc);
+        if (r.executor() == null) {
+            if (r.reason().startsWith("unsupported")) {
+                LOG.info("{} cut at {}: DL4J graph runs (folded executor {})", src.spec(), cuts, r.reason());
+            } else {
+                LOG.warn("{} cut at {}: folded executor rejected, DL4J graph runs instead: {}", src.spec(), cuts,
+                        r.reason());
+            }
+            return null;
+        }
+        LOG.debug("{} cut at {}: folded executor ({}), max diff {} of scale", src.spec(), cuts, r.executor(),
+                r.relDiff());
+        return r.executor();
     }
 
     /** Loads the full graph of a spec (no cut). */

@@ -1,5 +1,6 @@
 package dev.graft.common.base;
 
+import dev.graft.common.base.internal.FoldedExecutor;
 import dev.graft.common.contract.BaseRef;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -10,7 +11,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * A graph already cut at its output vertices (one per cut): preprocess, one forward pass, average each output
- * over space. Not thread-safe.
+ * over space. The forward pass runs on a {@link FoldedExecutor} when one was built and checked at load, else on the
+ * DL4J graph. Not thread-safe.
  */
 final class CutGraphNetwork implements BaseNetwork {
 
@@ -18,10 +20,13 @@ final class CutGraphNetwork implements BaseNetwork {
     private final Preprocessing preprocessing;
     private final boolean channelsLast;
     private final int inputSize;
+    private final FoldedExecutor folded;
     private List<BaseRef> refs;
 
-    CutGraphNetwork(ComputationGraph graph, Preprocessing preprocessing, boolean channelsLast, int inputSize) {
+    CutGraphNetwork(ComputationGraph graph, Preprocessing preprocessing, boolean channelsLast, int inputSize,
+                    FoldedExecutor folded) {
         this.graph = graph;
+        this.folded = folded;
         this.preprocessing = preprocessing;
         this.channelsLast = channelsLast;
         this.inputSize = inputSize;
@@ -39,6 +44,16 @@ final class CutGraphNetwork implements BaseNetwork {
     @Override
     public List<BaseRef> refs() {
         return refs;
+    }
+
+    @Override
+    public String executor() {
+        return folded != null ? "folded" : "dl4j";
+    }
+
+    /** The folded executor, or null when the DL4J graph runs. */
+    FoldedExecutor folded() {
+        return folded;
     }
 
     /** The cut graph (for inspection and tests). */
@@ -59,6 +74,7 @@ final class CutGraphNetwork implements BaseNetwork {
                     + Arrays.toString(s));
         }
         INDArray x = preprocessing.apply(rgb255);
+        if (folded != null) return List.of(folded.pooled(x));
         if (!channelsLast) x = x.permute(0, 3, 1, 2).dup('c');
         INDArray[] outs = graph.getNumOutputArrays() == 1 ? new INDArray[] {graph.outputSingle(false, x)}
                 : graph.output(false, x);

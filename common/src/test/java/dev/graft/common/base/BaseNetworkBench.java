@@ -50,4 +50,42 @@ class BaseNetworkBench {
         INDArray f = net.extract(GoldenInputs.images(299, 0, 1));
         System.out.printf("inception_v3 features %s%n", java.util.Arrays.toString(f.shape()));
     }
+
+    /** Folded executor (NHWC and NCHW) against the DL4J graph, same run: {@code -Dgraft.bench.sizes=96,224}. */
+    @Test
+    void foldedVsDl4j() throws Exception {
+        Path cache = Path.of(System.getProperty("graft.test.models", "target/test-models"));
+        BaseNetworks.Source src = BaseNetworks.loadSource(BaseSpec.parse("nsfwjs:mobilenet_v2"), cache,
+                BaseNetworks.defaultZooDir(), true);
+        int batch = Integer.getInteger("graft.bench.batch", 16);
+        int reps = Integer.getInteger("graft.bench.reps", 3);
+        for (String sz : System.getProperty("graft.bench.sizes", "96,224").split(",")) {
+            int size = Integer.parseInt(sz);
+            CutGraphNetwork dl4j = (CutGraphNetwork) BaseNetworks.load(src, "out_relu", size, "dl4j");
+            dev.graft.common.base.internal.FoldedExecutor nhwc =
+                    dev.graft.common.base.internal.FoldedExecutor.compile(dl4j.graph(), java.util.List.of("out_relu"), true);
+            dev.graft.common.base.internal.FoldedExecutor nchw =
+                    dev.graft.common.base.internal.FoldedExecutor.compile(dl4j.graph(), java.util.List.of("out_relu"), false);
+            System.out.println(nhwc);
+            INDArray x = org.nd4j.linalg.factory.Nd4j.rand(org.nd4j.linalg.api.buffer.DataType.FLOAT, batch, size, size, 3);
+            int n = (size > 100 ? 64 : 160) / batch * batch;
+            for (int r = 0; r < reps; r++) {
+                for (String which : new String[] {"dl4j", "nhwc", "nchw"}) {
+                    java.util.function.Consumer<INDArray> f = switch (which) {
+                        case "dl4j" -> dl4j::extract;
+                        case "nhwc" -> b -> nhwc.pooled(b);
+                        default -> b -> nchw.pooled(b);
+                    };
+                    f.accept(x);
+                    f.accept(x);
+                    long cpu0 = cpuNanos();
+                    long t = System.nanoTime();
+                    for (int done = 0; done < n; done += batch) f.accept(x);
+                    double s = (System.nanoTime() - t) / 1e9;
+                    System.out.printf("size %d batch %d %s: %.1f img/s, %.1f CPU-ms/img%n", size, batch, which, n / s,
+                            (cpuNanos() - cpu0) / 1e6 / n);
+                }
+            }
+        }
+    }
 }

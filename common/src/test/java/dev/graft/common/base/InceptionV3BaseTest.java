@@ -21,6 +21,8 @@ class InceptionV3BaseTest {
         assertThat(net.ref().cut()).isEqualTo("mixed10");
         assertThat(net.ref().inputSize()).isEqualTo(299);
         assertThat(net.ref().featureDim()).isEqualTo(2048);
+        // Conv, BN, concat, max/avg pooling: every vertex runs on the folded executor, checked against DL4J at load.
+        assertThat(net.executor()).isEqualTo("folded");
         JsonNode golden;
         try (InputStream in = getClass().getResourceAsStream("/golden/nsfwjs-inception_v3.json")) {
             golden = new ObjectMapper().readTree(in);

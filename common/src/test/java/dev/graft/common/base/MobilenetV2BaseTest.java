@@ -140,10 +140,10 @@ class MobilenetV2BaseTest {
 
     @Test
     void nchwConversionGivesTheSameFeatures() {
-        CutGraphNetwork nhwc = (CutGraphNetwork) BaseNetworks.load(src, "out_relu", 96);
+        CutGraphNetwork nhwc = (CutGraphNetwork) BaseNetworks.load(src, "out_relu", 96, "dl4j");
         org.deeplearning4j.nn.graph.ComputationGraph converted = BaseNetworks.toNchw(nhwc.graph());
         assertThat(converted).isNotNull();
-        CutGraphNetwork nchw = new CutGraphNetwork(converted, Preprocessing.UNIT, false, 96);
+        CutGraphNetwork nchw = new CutGraphNetwork(converted, Preprocessing.UNIT, false, 96, null);
         INDArray x = GoldenInputs.images(96, 4, 5);
         double diff = maxAbsDiff(nhwc.extract(x).data().asDouble(), nchw.extract(x).data().asDouble());
         assertThat(diff).isLessThanOrEqualTo(1e-5);
