@@ -44,7 +44,19 @@ class FeatureBenchTest {
         assertThat(table.lines().toList()).hasSize(3);
         assertThat(table.lines().findFirst().orElseThrow()).contains("bare img/s", "pipeline img/s", "torch img/s", "a/c", "b/a");
         assertThat(table).contains("0.050", "0.75");
-        assertThat(table.lines().toList().get(2)).matches("224\\s+8\\s+4\\.0\\s+-\\s+-\\s+-\\s+-");
+        assertThat(table.lines().toList().get(2)).matches("224\\s+8\\s+4\\.0\\s+-\\s+-\\s+-\\s+-\\s+-\\s+-");
+    }
+
+    @Test
+    void executorColumnShowsFoldedOverDl4jAndRssFlatnessAllowsNoise() {
+        FeatureBench.Run r = new FeatureBench.Run(96, 16, 64, 120.0, 10.0, null, null, null, null, 150.0, 8.0, 900L,
+                1000L, "folded", 20.0, 60.0);
+        assertThat(r.foldedOverDl4j()).isEqualTo(6.0);
+        assertThat(FeatureBench.tableRow(r)).contains("20.0", "6.00");
+        assertThat(new FeatureBench.RssRun(224, 16, 10000, "folded", 30, 900, 1000, 1040, 1040).flat()).isTrue();
+        assertThat(new FeatureBench.RssRun(224, 16, 10000, "folded", 30, 900, 1000, 1400, 1400).flat()).isFalse();
+        assertThat(new FeatureBench.RssRun(224, 16, 10000, "folded", 30, 900, 1000, 1400, 1400).toString())
+                .contains("GROWING");
     }
 
     @Test

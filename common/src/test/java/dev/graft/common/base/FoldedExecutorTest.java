@@ -59,6 +59,23 @@ class FoldedExecutorTest {
     }
 
     @Test
+    void severalCutsInOnePassMatchTheDl4jGraph() {
+        List<String> cuts = List.of("block_5_add", "block_12_add", "out_relu");
+        BaseNetwork folded = BaseNetworks.loadCuts(src, cuts, 96, "folded");
+        BaseNetwork dl4j = BaseNetworks.loadCuts(src, cuts, 96, "dl4j");
+        assertThat(folded.executor()).isEqualTo("folded");
+        assertThat(folded.refs()).isEqualTo(dl4j.refs());
+        INDArray x = GoldenInputs.images(96, 0, 3);
+        List<INDArray> got = folded.extractAll(x);
+        List<INDArray> want = dl4j.extractAll(x);
+        for (int i = 0; i < cuts.size(); i++) {
+            assertThat(got.get(i).shape()).isEqualTo(want.get(i).shape());
+            assertThat(got.get(i).sub(want.get(i)).amaxNumber().doubleValue())
+                    .as(cuts.get(i)).isLessThanOrEqualTo(1e-5 * want.get(i).amaxNumber().doubleValue());
+        }
+    }
+
+    @Test
     void batchSizeChangesReallocateBuffersWithoutMixingResults() {
         BaseNetwork net = BaseNetworks.load(src, "block_12_add", 96, "folded");
         INDArray one = net.extract(GoldenInputs.images(96, 5)).dup();
