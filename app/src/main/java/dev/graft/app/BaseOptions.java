@@ -2,8 +2,10 @@ package dev.graft.app;
 
 import dev.graft.common.base.BaseNetwork;
 import dev.graft.common.base.BaseNetworks;
+import dev.graft.common.base.BaseResolver;
 import dev.graft.common.base.BaseSpec;
 import java.nio.file.Path;
+import java.util.List;
 import picocli.CommandLine.Option;
 
 /** Which pretrained base to run, where to cut it, at which resolution. */
@@ -38,6 +40,12 @@ public final class BaseOptions {
 
     public BaseNetwork load() {
         return BaseNetworks.load(spec, cut, inputSize, cacheDir());
+    }
+
+    /** The base cut at several layers, run once per batch ({@code graft-base:} specs are refused here). */
+    public BaseNetwork load(List<String> cuts) {
+        BaseNetworks.Source src = new BaseResolver(null, BaseResolver.defaultBasesDir(), cacheDir()).loadSource(spec);
+        return BaseNetworks.loadCuts(src, cuts, inputSize);
     }
 
     public Path cacheDir() {

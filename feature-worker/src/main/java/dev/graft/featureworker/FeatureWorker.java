@@ -1,6 +1,7 @@
 package dev.graft.featureworker;
 
 import dev.graft.common.base.BaseNetwork;
+import dev.graft.common.contract.BaseRef;
 import dev.graft.common.contract.DeadLetterHeaders;
 import dev.graft.common.contract.FeatureBatchCodec;
 import dev.graft.common.contract.FeatureHeaders;
@@ -14,9 +15,17 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import org.apache.kafka.clients.consumer.Consumer;
@@ -34,33 +43,72 @@ import org.slf4j.MDC;
 
 /**
  * The feature worker's poll loop: consume images, featurize a batch, and in ONE Kafka transaction
- * write the Arrow feature batch, the dead letters of rejected images and the input offsets
- * ({@code sendOffsetsToTransaction} with the group metadata). Downstream readers use
+ * write the Arrow feature batches (one per cut and task), the dead letters of rejected images and the input
+ * offsets ({@code sendOffsetsToTransaction} with the group metadata). Downstream readers use
  * {@code read_committed}, so every image's vector appears exactly once or not at all.
  *
- * <p>One thread owns the consumer and producer ({@link #run()}); {@link #close()} may be called from any
- * thread and stops the loop through {@code wakeup()}. Errors are tiered: fencing, authorization, sequence
- * and version errors (also when the producer wraps them) are fatal, as is a failing abort: the worker stops
- * and {@link #run()} throws; any other Kafka error aborts the transaction, rewinds to the committed offsets
- * and retries; a bad image is dead-lettered.
+ * <p>Threads: the poll thread ({@link #run()}) alone owns the consumer and the producer; decoding, the forward
+ * pass and Arrow encoding run on one inference thread. At most one batch is in flight there while the next one
+ * is assembled; when the next one is full, all assigned partitions are paused (poll() keeps being called, so the
+ * group membership and rebalances go on) and resumed when the in-flight batch returns. Its transaction
+ * (begin, send, sendOffsetsToTransaction, commit) runs on the poll thread, after the following batch has been
+ * handed to the inference thread, so Kafka round trips overlap with inference. Memory stays bounded: two batches
+ * of records plus one batch of pixels.
+ *
+ * <p>Rebalances (cooperative-sticky): assembled records of a revoked partition are dropped (their new owner
+ * starts from the committed offsets); an in-flight batch holding a revoked partition's records is finished and
+ * committed inside {@code onPartitionsRevoked}, before the revocation completes, so the new owner sees its
+ * offsets. Lost partitions (this member was fenced out of the group): the in-flight batch is discarded and the
+ * remaining partitions rewound to their committed offsets.
+ *
+ * <p>{@link #close()} may be called from any thread and stops the loop through {@code wakeup()}; an in-flight
+ * batch is waited for (it is not committed) and the inference thread ends before {@link #run()} returns. Errors
+ * are tiered: fencing, authorization, sequence and version errors (also when the producer wraps them) are fatal,
+ * as are a failing abort and an error escaping the featurizer (it turns each bad image into a dead letter, so
+ * what escapes is a broken worker); any other Kafka error aborts the transaction, discards the in-flight batch,
+ * rewinds to the committed offsets and retries.
  */
 public final class FeatureWorker implements Runnable, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(FeatureWorker.class);
     private static final Duration POLL = Duration.ofMillis(100);
+    /** Poll timeout while a batch is in flight and the next one still has room: how late a finished batch is seen. */
+    private static final Duration POLL_IN_FLIGHT = Duration.ofMillis(10);
 
     private final FeatureWorkerOptions options;
     private final Supplier<Consumer<byte[], byte[]>> consumerFactory;
     private final Supplier<Producer<byte[], byte[]>> producerFactory;
     private final BatchFeaturizer featurizer;
+    private final Map<String, BaseRef> refsById = new HashMap<>();
 
     private final PollLoopLifecycle lifecycle = new PollLoopLifecycle();
     private final AtomicLong featurized = new AtomicLong();
     private final AtomicLong deadLettered = new AtomicLong();
     private final AtomicLong batches = new AtomicLong();
 
-    /** Records consumed but not yet committed, in arrival order. Owned by the poll thread. */
+    // Owned by the poll thread.
+    /** Records consumed but not yet handed to the inference thread, in arrival order. */
     private final List<ConsumerRecord<byte[], byte[]>> pending = new ArrayList<>();
     private long oldestPendingNanos;
+    /** The batch on the inference thread, or null. */
+    private InFlight inFlight;
+    private boolean paused;
+    private boolean rewindNeeded;
+    private Consumer<byte[], byte[]> consumer;
+    private Producer<byte[], byte[]> producer;
+    private ExecutorService inference;
+
+    /** A batch handed to the inference thread: its records and the records to send once it is done. */
+    private record InFlight(List<ConsumerRecord<byte[], byte[]>> batch, Future<Output> output, long startNanos) {
+        boolean holdsAny(Collection<TopicPartition> partitions) {
+            for (ConsumerRecord<byte[], byte[]> r : batch) {
+                if (partitions.contains(new TopicPartition(r.topic(), r.partition()))) return true;
+            }
+            return false;
+        }
+    }
+
+    /** What a featurized batch sends: encoded feature batches and dead letters. */
+    private record Output(List<ProducerRecord<byte[], byte[]>> records, int images, List<BatchFeaturizer.Rejection> rejections) {}
 
     public FeatureWorker(FeatureWorkerOptions options, Supplier<Consumer<byte[], byte[]>> consumerFactory,
                          Supplier<Producer<byte[], byte[]>> producerFactory, BatchFeaturizer featurizer) {
@@ -68,6 +116,9 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
         this.consumerFactory = consumerFactory;
         this.producerFactory = producerFactory;
         this.featurizer = featurizer;
+        if (featurizer != null) {
+            for (BaseRef r : featurizer.baseRefs()) refsById.put(r.id(), r);
+        }
     }
 
     /** A worker on a Kafka cluster: group consumer polling at most one batch, transactional producer. */
@@ -90,7 +141,7 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
         return batches.get();
     }
 
-    /** Called on the worker thread after each committed batch (metrics hook). */
+    /** Called on the poll thread after each committed batch (metrics hook). */
     public interface BatchListener {
         void committed(int featurized, int deadLettered, long nanos);
     }
@@ -105,106 +156,188 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
     public void run() {
         lifecycle.started();
         MDC.put("worker", options.workerId());
-        try (FeatureBatchCodec codec = new FeatureBatchCodec();
-             Consumer<byte[], byte[]> c = consumerFactory.get();
+        ExecutorService exec = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "graft-inference-" + options.workerId());
+            t.setDaemon(true);
+            return t;
+        });
+        FeatureBatchCodec codec = new FeatureBatchCodec();
+        try (Consumer<byte[], byte[]> c = consumerFactory.get();
              Producer<byte[], byte[]> p = producerFactory.get()) {
+            inference = exec;
+            consumer = c;
+            producer = p;
+            exec.execute(() -> MDC.put("worker", options.workerId()));
             lifecycle.owns(c);
             // the producer factory returns a producer after initTransactions(), which fenced any predecessor
-            c.subscribe(List.of(options.topics().images()), new DropRevoked());
+            c.subscribe(List.of(options.topics().images()), new Rebalance());
             log.info("feature worker {} consuming {} (group {})", options.workerId(), options.topics().images(), options.groupId());
-            while (lifecycle.running()) {
-                try {
-                    pollOnce(c, p, codec);
-                } catch (WakeupException e) {
-                    if (lifecycle.running()) {
-                        throw e;
-                    }
-                } catch (KafkaException e) {
-                    if (isFatal(e)) {
-                        log.error("fatal error, worker {} stops: {}", options.workerId(), e.toString());
-                        throw e;
-                    }
-                    log.warn("transaction aborted, rewinding to committed offsets: {}", e.toString());
-                    abort(p, e);
-                    if (!lifecycle.running()) {
-                        break; // closing: the group's next owner starts from the committed offsets anyway
-                    }
-                    try {
-                        rewind(c);
-                    } catch (WakeupException closing) {
-                        if (lifecycle.running()) {
-                            throw closing;
-                        }
-                        break;
-                    }
-                    PollLoopLifecycle.pause(options.retryBackoff());
-                }
+            try {
+                loop(c, p, codec);
+            } finally {
+                discardInFlight(); // before the clients close: closing the consumer revokes its partitions
+                pending.clear();   // not committed: the group's next owner featurizes them
             }
-            pending.clear(); // not committed: the group's next owner featurizes them
         } finally {
-            lifecycle.finished();
-            MDC.remove("worker");
+            try {
+                exec.shutdownNow();
+                if (!exec.awaitTermination(options.shutdownTimeout().toMillis(), TimeUnit.MILLISECONDS)) {
+                    log.warn("inference thread of {} did not end within {}", options.workerId(), options.shutdownTimeout());
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } finally {
+                codec.close();
+                consumer = null;
+                producer = null;
+                lifecycle.finished();
+                MDC.remove("worker");
+            }
         }
     }
 
-    private void pollOnce(Consumer<byte[], byte[]> c, Producer<byte[], byte[]> p, FeatureBatchCodec codec) {
-        int room = options.batchSize() - pending.size();
-        for (ConsumerRecord<byte[], byte[]> r : c.poll(POLL)) {
+    private void loop(Consumer<byte[], byte[]> c, Producer<byte[], byte[]> p, FeatureBatchCodec codec) {
+        while (lifecycle.running()) {
+            try {
+                step(codec);
+            } catch (WakeupException e) {
+                if (lifecycle.running()) {
+                    throw e;
+                }
+            } catch (KafkaException e) {
+                if (isFatal(e)) {
+                    log.error("fatal error, worker {} stops: {}", options.workerId(), e.toString());
+                    throw e;
+                }
+                log.warn("transaction aborted, rewinding to committed offsets: {}", e.toString());
+                abort(p, e);
+                discardInFlight();
+                if (!lifecycle.running()) {
+                    break; // closing: the group's next owner starts from the committed offsets anyway
+                }
+                try {
+                    rewind(c);
+                } catch (WakeupException closing) {
+                    if (lifecycle.running()) {
+                        throw closing;
+                    }
+                    break;
+                }
+                PollLoopLifecycle.pause(options.retryBackoff());
+            }
+        }
+    }
+
+    /** One iteration: finish a returned batch, start the next, pause or resume, poll. */
+    private void step(FeatureBatchCodec codec) {
+        if (rewindNeeded) {
+            rewindNeeded = false;
+            rewind(consumer);
+        }
+        if (inFlight != null && paused) {
+            awaitQuietly(inFlight.output(), POLL); // nothing to fetch meanwhile: wait for the batch, not the poll
+        }
+        if (inFlight != null && inFlight.output().isDone()) {
+            InFlight done = inFlight;
+            inFlight = null;
+            Output out = outputOf(done);
+            submitIfReady(codec); // the next batch infers while this one commits
+            commit(done, out);
+        } else {
+            submitIfReady(codec);
+        }
+        boolean full = inFlight != null && pending.size() >= options.batchSize();
+        if (full) {
+            consumer.pause(consumer.assignment()); // also newly assigned partitions
+        } else if (paused) {
+            resumeAll(consumer);
+        }
+        paused = full;
+        Duration timeout = paused ? Duration.ZERO : inFlight != null ? POLL_IN_FLIGHT : POLL;
+        for (ConsumerRecord<byte[], byte[]> r : consumer.poll(timeout)) {
             if (pending.isEmpty()) {
                 oldestPendingNanos = System.nanoTime();
             }
             pending.add(r);
         }
-        // max.poll.records = batch size keeps 'pending' bounded; a poll can still overshoot 'room' once.
-        boolean full = pending.size() >= options.batchSize() || room <= 0;
-        boolean waited = !pending.isEmpty()
-                && System.nanoTime() - oldestPendingNanos >= options.maxBatchWait().toNanos();
-        if (full || waited) {
-            while (!pending.isEmpty() && lifecycle.running()) {
-                int n = Math.min(options.batchSize(), pending.size());
-                List<ConsumerRecord<byte[], byte[]>> batch = new ArrayList<>(pending.subList(0, n));
-                processInTransaction(c, p, codec, batch);
-                pending.subList(0, n).clear();
-                if (pending.size() < options.batchSize()) {
-                    break;
-                }
-            }
-            oldestPendingNanos = System.nanoTime();
+        if (inFlight == null) {
+            submitIfReady(codec);
         }
     }
 
-    private void processInTransaction(Consumer<byte[], byte[]> c, Producer<byte[], byte[]> p, FeatureBatchCodec codec,
-                                      List<ConsumerRecord<byte[], byte[]>> batch) {
-        long t0 = System.nanoTime();
-        MDC.put("batch", batch.get(0).topic() + "-" + batch.get(0).partition() + "@" + batch.get(0).offset() + "+" + batch.size());
-        BatchFeaturizer.Result result = featurizer.featurize(batch);
-        // Everything that can fail without Kafka (encoding) happens before the transaction opens.
-        List<ProducerRecord<byte[], byte[]>> out = new ArrayList<>();
-        // One Arrow message per task, so a head trainer reads only its own tasks' batches.
-        Map<String, List<FeatureRow>> byTask = new LinkedHashMap<>();
-        for (FeatureRow row : result.rows()) {
-            byTask.computeIfAbsent(row.task(), t -> new ArrayList<>()).add(row);
+    /** Hands the next batch to the inference thread when none is in flight and it is full or has waited enough. */
+    private void submitIfReady(FeatureBatchCodec codec) {
+        if (inFlight != null || pending.isEmpty() || !lifecycle.running()) {
+            return;
         }
-        for (Map.Entry<String, List<FeatureRow>> e : byTask.entrySet()) {
-            ProducerRecord<byte[], byte[]> rec = new ProducerRecord<>(options.topics().features(),
-                    e.getKey().getBytes(StandardCharsets.UTF_8), codec.encode(e.getValue()));
-            FeatureHeaders.putBaseRef(rec.headers(), featurizer.baseRef());
-            out.add(rec);
+        boolean full = pending.size() >= options.batchSize();
+        boolean waited = System.nanoTime() - oldestPendingNanos >= options.maxBatchWait().toNanos();
+        if (!full && !waited) {
+            return;
         }
-        for (BatchFeaturizer.Rejection rej : result.rejections()) {
-            out.add(deadLetter(rej));
+        int n = Math.min(options.batchSize(), pending.size());
+        List<ConsumerRecord<byte[], byte[]>> batch = new ArrayList<>(pending.subList(0, n));
+        pending.subList(0, n).clear();
+        oldestPendingNanos = System.nanoTime();
+        inFlight = new InFlight(batch, inference.submit(() -> featurize(batch, codec)), System.nanoTime());
+    }
+
+    /** On the inference thread: decode, forward pass, encode. Nothing here touches Kafka. */
+    private Output featurize(List<ConsumerRecord<byte[], byte[]>> batch, FeatureBatchCodec codec) {
+        ConsumerRecord<byte[], byte[]> first = batch.get(0);
+        MDC.put("batch", first.topic() + "-" + first.partition() + "@" + first.offset() + "+" + batch.size());
+        try {
+            BatchFeaturizer.Result result = featurizer.featurize(batch);
+            List<ProducerRecord<byte[], byte[]>> out = new ArrayList<>();
+            // One Arrow message per cut and task, so a head trainer reads only its own tasks' batches of its base.
+            Map<String, Map<String, List<FeatureRow>>> byBaseAndTask = new LinkedHashMap<>();
+            for (FeatureRow row : result.rows()) {
+                byBaseAndTask.computeIfAbsent(row.baseId(), b -> new LinkedHashMap<>())
+                        .computeIfAbsent(row.task(), t -> new ArrayList<>()).add(row);
+            }
+            for (Map.Entry<String, Map<String, List<FeatureRow>>> b : byBaseAndTask.entrySet()) {
+                for (Map.Entry<String, List<FeatureRow>> e : b.getValue().entrySet()) {
+                    ProducerRecord<byte[], byte[]> rec = new ProducerRecord<>(options.topics().features(),
+                            e.getKey().getBytes(StandardCharsets.UTF_8), codec.encode(e.getValue()));
+                    FeatureHeaders.putBaseRef(rec.headers(), refsById.get(b.getKey()));
+                    out.add(rec);
+                }
+            }
+            for (BatchFeaturizer.Rejection rej : result.rejections()) {
+                out.add(deadLetter(rej));
+            }
+            return new Output(out, result.images(), result.rejections());
+        } finally {
+            MDC.remove("batch");
         }
-        p.beginTransaction();
-        for (ProducerRecord<byte[], byte[]> rec : out) {
-            p.send(rec);
+    }
+
+    private static Output outputOf(InFlight f) {
+        try {
+            return f.output().get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new FatalWorkerException("interrupted while waiting for the inference thread", e);
+        } catch (ExecutionException e) {
+            // The featurizer turns per-image failures into dead letters; what escapes is a broken worker.
+            throw new FatalWorkerException("featurizing a batch failed: " + e.getCause(), e.getCause());
         }
-        p.sendOffsetsToTransaction(nextOffsets(batch), c.groupMetadata());
-        p.commitTransaction();
-        featurized.addAndGet(result.rows().size());
-        deadLettered.addAndGet(result.rejections().size());
+    }
+
+    /** On the poll thread: the batch's features, dead letters and offsets in one transaction. */
+    private void commit(InFlight done, Output out) {
+        List<ConsumerRecord<byte[], byte[]>> batch = done.batch();
+        producer.beginTransaction();
+        for (ProducerRecord<byte[], byte[]> rec : out.records()) {
+            producer.send(rec);
+        }
+        producer.sendOffsetsToTransaction(nextOffsets(batch), consumer.groupMetadata());
+        producer.commitTransaction();
+        featurized.addAndGet(out.images());
+        deadLettered.addAndGet(out.rejections().size());
         batches.incrementAndGet();
-        batchListener.committed(result.rows().size(), result.rejections().size(), System.nanoTime() - t0);
-        for (BatchFeaturizer.Rejection rej : result.rejections()) {
+        batchListener.committed(out.images(), out.rejections().size(), System.nanoTime() - done.startNanos());
+        for (BatchFeaturizer.Rejection rej : out.rejections()) {
             ConsumerRecord<byte[], byte[]> r = rej.record();
             MDC.put("record", r.topic() + "-" + r.partition() + "@" + r.offset());
             MDC.put("image", keyOf(r));
@@ -213,7 +346,39 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
             MDC.remove("record");
             MDC.remove("image");
         }
-        MDC.remove("batch"); // left set on failure, for the abort's log line
+    }
+
+    /** Waits for the in-flight batch (the inference thread must be idle before a rewind or close) and drops it. */
+    private void discardInFlight() {
+        InFlight f = inFlight;
+        inFlight = null;
+        if (f == null) {
+            return;
+        }
+        try {
+            f.output().get(options.shutdownTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+            log.debug("discarded in-flight batch ended with {}", e.toString());
+        }
+    }
+
+    /** Resumes the paused partitions still assigned (a revoked one is not resumed, it is gone). */
+    private static void resumeAll(Consumer<byte[], byte[]> c) {
+        Set<TopicPartition> p = new HashSet<>(c.paused());
+        p.retainAll(c.assignment());
+        c.resume(p);
+    }
+
+    private static void awaitQuietly(Future<?> f, Duration d) {
+        try {
+            f.get(d.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+            // seen by outputOf
+        }
     }
 
     private ProducerRecord<byte[], byte[]> deadLetter(BatchFeaturizer.Rejection rej) {
@@ -227,11 +392,20 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
 
     private void rewind(Consumer<byte[], byte[]> c) {
         pending.clear();
+        if (paused) {
+            resumeAll(c);
+            paused = false;
+        }
         Transactions.rewindToCommitted(c);
     }
 
-    /** Fencing, authorization, sequence and version errors, also wrapped: {@link Transactions#isFatal}. */
+    /** Fencing, authorization, sequence and version errors, also wrapped ({@link Transactions#isFatal}), and a broken worker. */
     static boolean isFatal(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof FatalWorkerException) {
+                return true;
+            }
+        }
         return Transactions.isFatal(e);
     }
 
@@ -269,11 +443,23 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
         }
     }
 
-    /** Records of revoked partitions were not committed by us; their new owner processes them. */
-    private final class DropRevoked implements ConsumerRebalanceListener {
+    /** Runs inside poll() on the poll thread. */
+    private final class Rebalance implements ConsumerRebalanceListener {
+        /**
+         * Pending records of revoked partitions were not committed by us: their new owner processes them. An
+         * in-flight batch with such records is committed now, before the revocation completes (a failure
+         * propagates out of poll() and aborts it as any other).
+         */
         @Override
         public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
             pending.removeIf(r -> partitions.contains(new TopicPartition(r.topic(), r.partition())));
+            if (inFlight != null && inFlight.holdsAny(partitions)) {
+                InFlight done = inFlight;
+                inFlight = null;
+                Output out = outputOf(done);
+                log.info("committing the in-flight batch before {} is revoked", partitions);
+                commit(done, out);
+            }
         }
 
         @Override
@@ -281,9 +467,14 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
             log.info("assigned {}", partitions);
         }
 
+        /** The member lost its partitions (no longer in the group): nothing of them can be committed. */
         @Override
         public void onPartitionsLost(Collection<TopicPartition> partitions) {
-            onPartitionsRevoked(partitions);
+            pending.removeIf(r -> partitions.contains(new TopicPartition(r.topic(), r.partition())));
+            if (inFlight != null && inFlight.holdsAny(partitions)) {
+                discardInFlight();
+                rewindNeeded = true; // the batch's records of partitions still assigned are read again
+            }
         }
     }
 }

@@ -2,24 +2,70 @@ package dev.graft.featureworker;
 
 import dev.graft.common.base.BaseNetwork;
 import dev.graft.common.contract.BaseRef;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
-/** A stand-in base for tests without the pretrained network: the feature is each image's mean per channel. */
+/**
+ * A stand-in base for tests without the pretrained network: cut "mean" gives each image's mean per channel, cut
+ * "max" (with two cuts) its maximum per channel. An optional gate holds every forward pass until it opens.
+ */
 final class FakeBase implements BaseNetwork {
-    private final BaseRef ref;
+    private final List<BaseRef> refs = new ArrayList<>();
+    private volatile CountDownLatch gate = new CountDownLatch(0);
+    private final CountDownLatch entered = new CountDownLatch(1);
 
     FakeBase(int inputSize) {
-        this.ref = new BaseRef("fake-" + inputSize, "fake:mean", "mean", inputSize, 3, "none");
+        this(inputSize, 1);
+    }
+
+    FakeBase(int inputSize, int cuts) {
+        refs.add(new BaseRef("fake-" + inputSize, "fake:mean", "mean", inputSize, 3, "none"));
+        if (cuts > 1) refs.add(new BaseRef("fake-max-" + inputSize, "fake:mean", "max", inputSize, 3, "none"));
+    }
+
+    /** Holds forward passes until {@link #open()}. */
+    FakeBase gated() {
+        gate = new CountDownLatch(1);
+        return this;
+    }
+
+    void open() {
+        gate.countDown();
+    }
+
+    /** Waits until a forward pass has started. */
+    boolean awaitForwardPass() throws InterruptedException {
+        return entered.await(30, TimeUnit.SECONDS);
     }
 
     @Override
     public BaseRef ref() {
-        return ref;
+        return refs.get(0);
+    }
+
+    @Override
+    public List<BaseRef> refs() {
+        return refs;
     }
 
     @Override
     public INDArray extract(INDArray rgb255) {
-        return rgb255.mean(1, 2);
+        return extractAll(rgb255).get(0);
+    }
+
+    @Override
+    public List<INDArray> extractAll(INDArray rgb255) {
+        entered.countDown();
+        try {
+            gate.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        }
+        return refs.size() == 1 ? List.of(rgb255.mean(1, 2)) : List.of(rgb255.mean(1, 2), rgb255.max(1, 2));
     }
 
     @Override

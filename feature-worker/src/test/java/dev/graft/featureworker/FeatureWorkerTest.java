@@ -3,6 +3,7 @@ package dev.graft.featureworker;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.graft.common.contract.FeatureBatchCodec;
+import dev.graft.common.contract.FeatureHeaders;
 import dev.graft.common.contract.FeatureRow;
 import dev.graft.common.contract.ImageHeaders;
 import dev.graft.common.contract.Topics;
@@ -122,10 +123,91 @@ class FeatureWorkerTest {
         assertThat(producer.history()).isEmpty();
     }
 
+    @Test
+    void severalCutsWriteOneFeatureRecordPerCutWithItsOwnBaseRefAndEveryImageOncePerCut() throws Exception {
+        LogConsumer consumer = new LogConsumer();
+        FailingProducer producer = new FailingProducer(consumer);
+        FeatureWorker worker = worker(consumer, producer, new FakeBase(8, 2));
+        CompletableFuture<Void> run = CompletableFuture.runAsync(worker);
+        waitFor(() -> worker.featurizedCount() == 2L * PER_PARTITION);
+        worker.close();
+        run.get(10, TimeUnit.SECONDS);
+
+        Map<String, List<String>> idsByBase = new HashMap<>();
+        try (FeatureBatchCodec codec = new FeatureBatchCodec()) {
+            for (ProducerRecord<byte[], byte[]> r : producer.history()) {
+                if (!r.topic().equals(TOPICS.features())) continue;
+                String headerBase = FeatureHeaders.baseRef(r.headers()).orElseThrow().id();
+                for (FeatureRow row : codec.decode(r.value())) {
+                    assertThat(row.baseId()).as("rows of a record carry its header's base").isEqualTo(headerBase);
+                    idsByBase.computeIfAbsent(row.baseId(), b -> new ArrayList<>()).add(row.imageId());
+                }
+            }
+        }
+        assertThat(idsByBase).containsOnlyKeys("fake-8", "fake-max-8");
+        for (List<String> ids : idsByBase.values()) {
+            assertThat(ids).hasSize(2 * PER_PARTITION).doesNotHaveDuplicates();
+        }
+        assertThat(new java.util.HashSet<>(idsByBase.get("fake-8"))).isEqualTo(new java.util.HashSet<>(idsByBase.get("fake-max-8")));
+    }
+
+    @Test
+    void slowBasePausesAllPartitionsAndKeepsPollingInsteadOfBufferingWithoutBound() throws Exception {
+        LogConsumer consumer = new LogConsumer();
+        FailingProducer producer = new FailingProducer(consumer);
+        FakeBase base = new FakeBase(8).gated();
+        FeatureWorker worker = worker(consumer, producer, base);
+        CompletableFuture<Void> run = CompletableFuture.runAsync(worker);
+        assertThat(base.awaitForwardPass()).isTrue();
+        waitFor(() -> !consumer.paused().isEmpty());
+        int polls = consumer.polls.get();
+        waitFor(() -> consumer.polls.get() > polls + 5);
+        assertThat(consumer.paused()).as("every assigned partition paused").isEqualTo(consumer.assignment());
+        long consumed = consumer.position(p0) + consumer.position(p1);
+        assertThat(consumed).as("one batch in flight plus at most one poll beyond a full next batch")
+                .isLessThanOrEqualTo(3L * BATCH - 1).isLessThan(2L * PER_PARTITION);
+        base.open();
+        waitFor(() -> worker.featurizedCount() == 2L * PER_PARTITION);
+        assertThat(consumer.paused()).isEmpty();
+        worker.close();
+        run.get(10, TimeUnit.SECONDS);
+        assertThat(committedImageIds(producer)).hasSize(2 * PER_PARTITION).doesNotHaveDuplicates();
+    }
+
+    @Test
+    void partitionRevokedWhileItsBatchIsInFlightIsCommittedBeforeTheRevocationCompletes() throws Exception {
+        LogConsumer consumer = new LogConsumer();
+        FailingProducer producer = new FailingProducer(consumer);
+        FakeBase base = new FakeBase(8).gated();
+        FeatureWorker worker = worker(consumer, producer, base);
+        CompletableFuture<Void> run = CompletableFuture.runAsync(worker);
+        assertThat(base.awaitForwardPass()).isTrue(); // the first batch (p0's first records) is in flight
+        CompletableFuture<Long> committedAtRevocation = new CompletableFuture<>();
+        consumer.schedulePollTask(() -> {
+            consumer.rebalance(List.of(p1)); // revokes p0 (cooperative: p1 stays)
+            committedAtRevocation.complete(producer.committedOffsets.getOrDefault(p0, 0L));
+        });
+        Thread.sleep(200); // the task runs inside a poll while the batch is still held
+        base.open();
+        long p0Committed = committedAtRevocation.get(20, TimeUnit.SECONDS);
+        assertThat(p0Committed).as("p0's in-flight records were committed inside onPartitionsRevoked").isPositive();
+        waitFor(() -> run.isCompletedExceptionally() || producer.committedOffsets.getOrDefault(p1, 0L) == PER_PARTITION);
+        assertThat(run).as("the worker goes on after the revocation").isNotDone();
+        worker.close();
+        run.get(10, TimeUnit.SECONDS);
+        List<String> ids = committedImageIds(producer);
+        assertThat(ids).doesNotHaveDuplicates().hasSize((int) p0Committed + PER_PARTITION);
+        assertThat(ids).filteredOn(id -> id.startsWith("img-0-")).hasSize((int) p0Committed);
+    }
+
     private static FeatureWorker worker(LogConsumer consumer, FailingProducer producer) {
+        return worker(consumer, producer, new FakeBase(8));
+    }
+
+    private static FeatureWorker worker(LogConsumer consumer, FailingProducer producer, FakeBase base) {
         FeatureWorkerOptions opts = new FeatureWorkerOptions(TOPICS, "g", "w-0", BATCH, Duration.ofMillis(50),
                 Duration.ofSeconds(5), Duration.ofMillis(10));
-        return new FeatureWorker(opts, () -> consumer, () -> producer, new BatchFeaturizer(new FakeBase(8), new ImageDecoder()));
+        return new FeatureWorker(opts, () -> consumer, () -> producer, new BatchFeaturizer(base, new ImageDecoder()));
     }
 
     private static List<String> committedImageIds(MockProducer<byte[], byte[]> producer) {
@@ -156,6 +238,7 @@ class FeatureWorkerTest {
     final class LogConsumer extends MockConsumer<byte[], byte[]> {
         final Map<TopicPartition, List<ConsumerRecord<byte[], byte[]>>> log = new HashMap<>();
         final AtomicInteger seeks = new AtomicInteger();
+        final AtomicInteger polls = new AtomicInteger();
 
         LogConsumer() {
             super("earliest");
@@ -178,10 +261,12 @@ class FeatureWorkerTest {
 
         @Override
         public synchronized ConsumerRecords<byte[], byte[]> poll(Duration timeout) {
-            // One batch per poll (max.poll.records = batch size), from the current position.
+            // One batch per poll (max.poll.records = batch size), from the current position; none of paused partitions.
+            polls.incrementAndGet();
             if (!assignment().isEmpty()) {
                 int room = BATCH;
                 for (TopicPartition tp : List.of(p0, p1)) {
+                    if (!assignment().contains(tp) || paused().contains(tp)) continue;
                     long pos = position(tp);
                     for (ConsumerRecord<byte[], byte[]> r : log.get(tp)) {
                         if (r.offset() >= pos && room > 0) {
@@ -215,6 +300,8 @@ class FeatureWorkerTest {
         final AtomicInteger commits = new AtomicInteger();
         final AtomicInteger failCommitNumber = new AtomicInteger(-1);
         final AtomicInteger aborts = new AtomicInteger();
+        /** Offsets committed by successful transactions (the mock consumer forgets those of unassigned partitions). */
+        final Map<TopicPartition, Long> committedOffsets = new java.util.concurrent.ConcurrentHashMap<>();
         volatile RuntimeException failure;
 
         FailingProducer(LogConsumer consumer) {
@@ -231,6 +318,7 @@ class FeatureWorkerTest {
             Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
             uncommittedOffsets().values().forEach(offsets::putAll);
             super.commitTransaction();
+            offsets.forEach((tp, om) -> committedOffsets.put(tp, om.offset()));
             consumer.commitSync(offsets); // what the group coordinator does when the transaction commits
         }
 

@@ -1,6 +1,7 @@
 package dev.graft.featureworker.internal;
 
 import dev.graft.common.base.BaseNetwork;
+import dev.graft.common.contract.BaseRef;
 import dev.graft.common.contract.FeatureRow;
 import dev.graft.common.contract.ImageHeaders;
 import dev.graft.common.contract.Split;
@@ -18,7 +19,8 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Turns a batch of image records into feature rows: read the contract headers, guard and decode,
- * resize into one NHWC buffer, one forward pass through the base. Pure computation: no Kafka I/O.
+ * resize into one NHWC buffer ({@link #decode}), one forward pass through the base for all its cuts
+ * ({@link #extract}). Pure computation: no Kafka I/O.
  * A record that cannot be featurized becomes a {@link Rejection} naming the stage; the others go on.
  */
 public final class BatchFeaturizer {
@@ -41,17 +43,46 @@ public final class BatchFeaturizer {
         this.decoder = decoder;
     }
 
-    public dev.graft.common.contract.BaseRef baseRef() {
+    /** The first cut's ref (the only one unless the base has several cuts). */
+    public BaseRef baseRef() {
         return base.ref();
+    }
+
+    /** One ref per cut of the base; every featurized image gets one row per ref. */
+    public List<BaseRef> baseRefs() {
+        return base.refs();
     }
 
     public record Rejection(ConsumerRecord<byte[], byte[]> record, String stage, Exception error) {}
 
-    public record Result(List<FeatureRow> rows, List<Rejection> rejections) {}
+    /**
+     * @param rows one row per featurized image and cut (rows of a cut carry that cut's base id)
+     * @param images how many images were featurized
+     */
+    public record Result(List<FeatureRow> rows, List<Rejection> rejections, int images) {}
 
     private record Prepared(ConsumerRecord<byte[], byte[]> record, String imageId, String task, String label, Split split) {}
 
+    /** A batch after decoding: the images that decoded, in one NHWC buffer, and the rejections so far. */
+    public static final class Decoded {
+        private final List<Prepared> ok;
+        private final List<Rejection> rejections;
+        private final float[] buffer;
+
+        private Decoded(List<Prepared> ok, List<Rejection> rejections, float[] buffer) {
+            this.ok = ok;
+            this.rejections = rejections;
+            this.buffer = buffer;
+        }
+    }
+
+    /** Guard, decode and featurize a batch (both phases). */
     public Result featurize(List<ConsumerRecord<byte[], byte[]>> records) {
+        return extract(decode(records));
+    }
+
+    /** First phase: contract headers, guard, decode, resize into one buffer. Uses no network state. */
+    public Decoded decode(List<ConsumerRecord<byte[], byte[]>> records) {
         int size = base.ref().inputSize();
         int pixels = size * size * 3;
         List<Rejection> rejections = new ArrayList<>();
@@ -77,36 +108,52 @@ public final class BatchFeaturizer {
             }
             ok.add(p);
         }
-        List<FeatureRow> rows = new ArrayList<>(ok.size());
+        return new Decoded(ok, rejections, buffer);
+    }
+
+    /** Second phase: one forward pass for all cuts; a failing batch is retried image by image. */
+    public Result extract(Decoded d) {
+        List<Prepared> ok = d.ok;
+        List<Rejection> rejections = new ArrayList<>(d.rejections);
+        List<FeatureRow> rows = new ArrayList<>(ok.size() * base.refs().size());
         if (ok.isEmpty()) {
-            return new Result(rows, rejections);
+            return new Result(rows, rejections, 0);
         }
-        float[][] vectors;
+        int size = base.ref().inputSize();
+        int pixels = size * size * 3;
+        List<float[][]> vectors; // per cut, per image
         try {
-            vectors = extract(buffer, ok.size(), size);
+            vectors = extract(d.buffer, ok.size(), size);
         } catch (RuntimeException batchFailure) {
             // One bad input must not sink the batch: run each image alone and reject only the culprits.
-            vectors = new float[ok.size()][];
+            vectors = new ArrayList<>();
+            for (int c = 0; c < base.refs().size(); c++) vectors.add(new float[ok.size()][]);
             for (int i = 0; i < ok.size(); i++) {
                 float[] one = new float[pixels];
-                System.arraycopy(buffer, i * pixels, one, 0, pixels);
+                System.arraycopy(d.buffer, i * pixels, one, 0, pixels);
                 try {
-                    vectors[i] = extract(one, 1, size)[0];
+                    List<float[][]> single = extract(one, 1, size);
+                    for (int c = 0; c < single.size(); c++) vectors.get(c)[i] = single.get(c)[0];
                 } catch (RuntimeException e) {
                     rejections.add(new Rejection(ok.get(i).record(), STAGE_EXTRACT, e));
                 }
             }
         }
-        String baseId = base.ref().id();
-        for (int i = 0; i < ok.size(); i++) {
-            if (vectors[i] != null) {
-                Prepared p = ok.get(i);
-                ConsumerRecord<byte[], byte[]> r = p.record();
-                rows.add(new FeatureRow(p.imageId(), p.task(), p.label(), p.split(), baseId, vectors[i],
-                        r.topic() + "-" + r.partition() + "@" + r.offset()));
+        int images = 0;
+        for (int c = 0; c < base.refs().size(); c++) {
+            String baseId = base.refs().get(c).id();
+            float[][] v = vectors.get(c);
+            for (int i = 0; i < ok.size(); i++) {
+                if (v[i] != null) {
+                    Prepared p = ok.get(i);
+                    ConsumerRecord<byte[], byte[]> r = p.record();
+                    rows.add(new FeatureRow(p.imageId(), p.task(), p.label(), p.split(), baseId, v[i],
+                            r.topic() + "-" + r.partition() + "@" + r.offset()));
+                    if (c == 0) images++;
+                }
             }
         }
-        return new Result(rows, rejections);
+        return new Result(rows, rejections, images);
     }
 
     /** {@code guard} for refusals from the header or size caps (no pixel decoded), {@code decode} otherwise. */
@@ -117,12 +164,17 @@ public final class BatchFeaturizer {
         };
     }
 
-    private float[][] extract(float[] buffer, int n, int size) {
+    private List<float[][]> extract(float[] buffer, int n, int size) {
         int pixels = size * size * 3;
         float[] exact = buffer.length == n * pixels ? buffer : java.util.Arrays.copyOf(buffer, n * pixels);
         INDArray input = Nd4j.create(exact, new long[] {n, size, size, 3}, 'c');
-        INDArray out = base.extract(input);
-        return out.toFloatMatrix();
+        List<INDArray> outs = base.extractAll(input);
+        if (outs.size() != base.refs().size()) {
+            throw new IllegalStateException("base returned " + outs.size() + " outputs for " + base.refs().size() + " cuts");
+        }
+        List<float[][]> vectors = new ArrayList<>(outs.size());
+        for (INDArray out : outs) vectors.add(out.toFloatMatrix());
+        return vectors;
     }
 
     static Prepared readContract(ConsumerRecord<byte[], byte[]> r) {
