@@ -63,6 +63,16 @@ class GraftCliBadInputTest {
     }
 
     @Test
+    void predictWorkerNeedsATaskAndANonBlankWorkerId() {
+        Run noTask = run("predict-worker");
+        assertThat(noTask.code()).isEqualTo(2);
+        assertThat(noTask.err()).contains("--task");
+        Run blankId = run("predict-worker", "--task", "t", "--worker-id", " ");
+        assertThat(blankId.code()).isEqualTo(1);
+        assertThat(blankId.err()).contains("workerId must not be blank").doesNotContain("at dev.graft");
+    }
+
+    @Test
     @Timeout(60) // a hang guard, not a speed check: the command itself gives up after 5 s
     void noBrokerFailsInsteadOfHanging() throws Exception {
         int port;

@@ -69,6 +69,16 @@ class ModelsCommandIT {
                     "rollback", "rollback", "manual");
             assertThat(registry.aliases(TASK).get(ModelUpdateEvent.LATEST)).hasValue(3);
             assertThat(cli(bootstrap, "list").out()).containsPattern("(?m)^3 .*latest,serving").containsPattern("(?m)^1 +\\S+ .* - ");
+
+            // graft_serving_version of a process that loads no model (head trainer, demo) follows the alias
+            io.micrometer.core.instrument.simple.SimpleMeterRegistry meters = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+            try (var watcher = GraftMetrics.watchServingVersion(meters, registry, TASK)) {
+                org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30))
+                        .until(() -> meters.get("graft.serving.version").tag("task", TASK).gauge().value() == 3.0);
+                cli(bootstrap, "rollback");
+                org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30))
+                        .until(() -> meters.get("graft.serving.version").tag("task", TASK).gauge().value() == 1.0);
+            }
         }
     }
 
