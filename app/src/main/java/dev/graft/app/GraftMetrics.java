@@ -87,7 +87,8 @@ public final class GraftMetrics {
 
     /** {@code graft_serving_version{task}}: the version the process serves or sees serving (0: none yet). */
     public static void servingVersion(MeterRegistry registry, String task, IntSupplier version) {
-        Gauge.builder("graft.serving.version", version, v -> v.getAsInt())
+        // strong reference: the supplier is a lambda nothing else holds; a weakly held gauge would read NaN after a GC
+        Gauge.builder("graft.serving.version", version, v -> v.getAsInt()).strongReference(true)
                 .description("Version of the task serving now (0: none yet)").tag("task", task).register(registry);
     }
 
