@@ -47,7 +47,7 @@ final class ProduceCommand implements Callable<Integer> {
         @Option(names = "--dir", paramLabel = "DIR", description = "Directory with one sub-folder of jpg/png images per class (label = folder name).")
         Path dir;
 
-        @Parameters(paramLabel = "FILE", description = "Single image files, published without a label.")
+        @Parameters(paramLabel = "FILE", arity = "1..*", description = "Single image files, published without a label.")
         List<Path> files = new ArrayList<>();
     }
 
