@@ -72,6 +72,11 @@ public final class BaseArtifact {
         }
     }
 
+    /** The same base with another head (e.g. the head trained for this base's id, which is known only now). */
+    public BaseArtifact withHead(byte[] headZip) {
+        return new BaseArtifact(task, version, ref, freezePoint, baseZip, headZip.clone());
+    }
+
     /** Parses an artifact; IllegalArgumentException if it is not one. */
     public static BaseArtifact read(byte[] artifact) {
         try {
