@@ -4,7 +4,7 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks, printing ratios against a baseline measured in the same run.",
-        subcommands = {BenchFeatures.Features.class, BenchHead.Head.class, CommandLine.HelpCommand.class})
+        subcommands = {BenchFeatures.Features.class, BenchHead.Head.class, BenchFineTune.FineTune.class, CommandLine.HelpCommand.class})
 final class BenchCommand implements Runnable {
 
     @CommandLine.Spec

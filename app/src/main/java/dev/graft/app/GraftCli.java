@@ -13,6 +13,8 @@ import picocli.CommandLine.Command;
                 ProduceCommand.class,
                 FeatureWorkerCommand.class,
                 HeadTrainerCommand.class,
+                RetrainCommand.class,
+                FineTuneWorkerCommand.class,
                 PredictWorkerCommand.class,
                 ClassifyCommand.class,
                 ModelsCommand.class,

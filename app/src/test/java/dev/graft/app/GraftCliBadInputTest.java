@@ -34,6 +34,16 @@ class GraftCliBadInputTest {
     }
 
     @Test
+    void retrainWithAbsurdValuesIsAUsageErrorBeforeAnyBrokerIsContacted() {
+        Run epochs = run("retrain", "--task", "t", "--epochs", "0", "--bootstrap-servers", "localhost:1");
+        assertThat(epochs.code()).isEqualTo(2);
+        assertThat(epochs.err()).contains("--epochs must be >= 1");
+        Run aug = run("retrain", "--task", "t", "--augment", "rotate", "--bootstrap-servers", "localhost:1");
+        assertThat(aug.code()).isEqualTo(2);
+        assertThat(aug.err()).contains("unknown augmentation 'rotate'");
+    }
+
+    @Test
     void unknownCommandIsAUsageError() {
         Run r = run("frobnicate");
         assertThat(r.code()).isEqualTo(2);
