@@ -32,6 +32,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Optional;
 import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.concurrent.BlockingQueue;
@@ -69,6 +70,20 @@ public final class Demo {
     private final PrintStream out;
     private io.micrometer.core.instrument.MeterRegistry metrics;
     private final List<ModelUpdateEvent> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    private DemoFineTune.Settings fineTune;
+    private DemoFineTune.Result fineTuned;
+
+    /** After the head phases, also fine-tune the base (retrain request, fine-tune worker in-process). */
+    public Demo withFineTune(DemoFineTune.Settings settings) {
+        this.fineTune = settings;
+        return this;
+    }
+
+    /** The fine-tune phase's result, if it ran. */
+    public Optional<DemoFineTune.Result> fineTuned() {
+        return Optional.ofNullable(fineTuned);
+    }
 
     /** Binds the worker's and trainer's meters to this registry when they start. */
     public Demo withMetrics(io.micrometer.core.instrument.MeterRegistry registry) {
@@ -155,8 +170,17 @@ public final class Demo {
                     }
                 }
                 double featSeconds = (System.nanoTime() - featStart) / 1e9;
+                if (fineTune != null) {
+                    fineTuned = DemoFineTune.run(fineTune, s, topics, kafka, registry, out);
+                }
                 out.println();
                 out.println(table(rows));
+                if (fineTuned != null) {
+                    DemoFineTune.Result f = fineTuned;
+                    out.println(String.format(java.util.Locale.ROOT, "%-8s %12d %10s %14.4f %14.4f   fine-tuned from %s (base %s), %.1f images/s, %.0f s",
+                            "b" + f.baseVersion(), f.trainImages(), "", f.validationAccuracy(), f.testAccuracy(),
+                            f.freezePoint(), f.baseId(), f.imagesPerSecond(), f.seconds()));
+                }
                 classified = classifySome(registry);
                 worker.close();
                 trainer.close();

@@ -57,6 +57,15 @@ final class DemoCommand implements Callable<Integer> {
             description = "Directory for the HTML report (learning curve, confusion matrix) (default: ${DEFAULT-VALUE}).")
     Path report;
 
+    @Option(names = "--fine-tune", description = "After the head phases, fine-tune the base: a retrain request, a fine-tune worker in-process, the fine-tuned version's accuracy in the table.")
+    boolean fineTune;
+
+    @Option(names = "--fine-tune-from", defaultValue = "last 1 block", description = "With --fine-tune: first layer to train or 'last N blocks' (default: ${DEFAULT-VALUE}).")
+    String fineTuneFrom;
+
+    @Option(names = "--fine-tune-epochs", defaultValue = "1", description = "With --fine-tune: epochs (default: ${DEFAULT-VALUE}).")
+    int fineTuneEpochs;
+
     @CommandLine.Mixin
     MetricsOptions metrics;
 
@@ -78,6 +87,12 @@ final class DemoCommand implements Callable<Integer> {
                 validationPercent, batchSize, modelCache != null ? modelCache : BaseNetworks.defaultCacheDir(),
                 Duration.ofMinutes(15));
         Demo demo = new Demo(settings, System.out);
+        if (fineTune) {
+            if (fineTuneEpochs < 1) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "need --fine-tune-epochs >= 1");
+            }
+            demo.withFineTune(new DemoFineTune.Settings(fineTuneFrom, fineTuneEpochs, 1e-4, 16, "flip"));
+        }
         Demo.Result result;
         try (MetricsServer server = metrics.start("demo")) {
             if (server != null) {
@@ -93,7 +108,12 @@ final class DemoCommand implements Callable<Integer> {
         System.out.println("wrote " + HtmlReport.write(report, task, demo.events(), test));
         if (json != null) {
             Path tmp = Files.createTempFile(json.toAbsolutePath().getParent(), ".graft-demo", ".json");
-            Files.writeString(tmp, Json.toPrettyString(Demo.toJson(result, settings)));
+            java.util.Map<String, Object> out = new java.util.LinkedHashMap<>(Demo.toJson(result, settings));
+            demo.fineTuned().ifPresent(f -> out.put("fine_tuned", java.util.Map.of("base_version", f.baseVersion(),
+                    "base_id", f.baseId(), "freeze_point", f.freezePoint(), "validation_accuracy", f.validationAccuracy(),
+                    "test_accuracy", f.testAccuracy(), "train_images", f.trainImages(),
+                    "train_images_per_s", f.imagesPerSecond(), "seconds", f.seconds())));
+            Files.writeString(tmp, Json.toPrettyString(out));
             Files.move(tmp, json, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             System.out.println("wrote " + json);
         }
