@@ -67,6 +67,8 @@ public final class FineTuneWorker implements Runnable, AutoCloseable {
     private volatile CommitHook beforeCommit = c -> { };
     /** The last request's computed outcome, kept across a transaction retry. Poll thread only. */
     private Outcome kept;
+    /** Whether a transaction is open (a Kafka error while computing, before it opens, has nothing to abort). */
+    private boolean inTransaction;
 
     /** Notified on the worker thread after each commit. */
     public interface Listener {
@@ -141,7 +143,10 @@ public final class FineTuneWorker implements Runnable, AutoCloseable {
                         throw e;
                     }
                     log.warn("transaction aborted, rewinding to the committed offset: {}", e.toString());
-                    Transactions.abort(p, e);
+                    if (inTransaction) {
+                        Transactions.abort(p, e);
+                        inTransaction = false;
+                    }
                     if (!lifecycle.running()) break;
                     try {
                         Transactions.rewindToCommitted(c);
@@ -162,6 +167,7 @@ public final class FineTuneWorker implements Runnable, AutoCloseable {
         kept = out;
         ModelUpdateEvent event;
         p.beginTransaction();
+        inTransaction = true;
         if (out.rejection != null) {
             event = out.rejection;
             p.send(new ProducerRecord<>(options.topics().modelUpdates(), event.task().getBytes(StandardCharsets.UTF_8),
@@ -173,6 +179,7 @@ public final class FineTuneWorker implements Runnable, AutoCloseable {
                 new OffsetAndMetadata(r.offset() + 1)), c.groupMetadata());
         beforeCommit.beforeCommit(c);
         p.commitTransaction();
+        inTransaction = false;
         kept = null;
         if (out.rejection != null) {
             rejected.incrementAndGet();
