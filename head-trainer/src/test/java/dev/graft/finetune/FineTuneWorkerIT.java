@@ -37,9 +37,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 import javax.imageio.ImageIO;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -178,50 +176,46 @@ class FineTuneWorkerIT {
 
     @Test
     @Timeout(value = 6, unit = TimeUnit.MINUTES)
-    void workerKilledBeforeCommitLeavesNoBaseVersionAndItsSuccessorPublishesExactlyOne(@TempDir Path tmp) throws Exception {
+    void workerKilledNineDuringPublishingLeavesNoBaseVersionAndItsRestartPublishesExactlyOne(@TempDir Path tmp)
+            throws Exception {
         useRequestTopic("requests-kill");
         String task = "fmnist";
         int before = registry.bases(task).size();
-        FineTuneWorker zombie = worker("kill", tmp.resolve("bases-a"));
-        CountDownLatch inTransaction = new CountDownLatch(1);
-        CountDownLatch release = new CountDownLatch(1);
-        // As after kill -9: the member is gone from the group, its transaction (artifact + event + offset) is open.
-        zombie.beforeCommit(c -> {
-            c.close();
-            inTransaction.countDown();
-            try {
-                release.await();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+        String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Path log = tmp.resolve("worker.log");
+        Process proc = new ProcessBuilder(List.of(javaBin, "-Xmx1g", "-XX:+IgnoreUnrecognizedVMOptions",
+                "--add-opens=java.base/java.nio=ALL-UNNAMED", "-Dorg.bytedeco.javacpp.maxphysicalbytes=2g", "-cp", cp,
+                FineTuneProcessMain.class.getName(), kafka.bootstrapServers(), topics.retrainRequests(), "ft-it-kill",
+                "kill", tmp.resolve("bases-a").toString()))
+                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        try {
+            RetrainRequest q = request(task, "last 1 block", 1, 1e-4, 16, "");
+            send(q);
+            long deadline = System.nanoTime() + Duration.ofMinutes(4).toNanos();
+            while (!(java.nio.file.Files.exists(log) && java.nio.file.Files.readString(log).contains(FineTuneProcessMain.COMMIT_MARK))) {
+                assertThat(proc.isAlive()).as("worker process alive; log:%n%s", java.nio.file.Files.readString(log)).isTrue();
+                assertThat(System.nanoTime()).as("commit mark within 4 minutes").isLessThan(deadline);
+                Thread.sleep(100);
             }
-        });
-        AtomicReference<Throwable> zombieEnd = new AtomicReference<>();
-        Thread zt = new Thread(() -> {
-            try {
-                zombie.run();
-            } catch (Throwable t) {
-                zombieEnd.set(t);
-            }
-        }, "zombie-fine-tune-worker");
-        zt.start();
-        RetrainRequest q = request(task, "last 1 block", 1, 1e-4, 16, "");
-        send(q);
-        assertThat(inTransaction.await(4, TimeUnit.MINUTES)).isTrue();
-        assertThat(registry.bases(task)).as("nothing of the open transaction is visible").hasSize(before);
+            proc.destroyForcibly(); // SIGKILL inside the transaction: artifact, event and offset sent, not committed
+            assertThat(proc.waitFor(10, TimeUnit.SECONDS)).isTrue();
+            assertThat(proc.exitValue()).isEqualTo(137);
+            assertThat(registry.bases(task)).as("nothing of the open transaction is visible").hasSize(before);
 
-        try (Running successor = Running.start(worker("kill", tmp.resolve("bases-b")))) {
-            ModelUpdateEvent b = awaitBase(task, before + 1);
-            assertThat(b.lineage().hyperParameters()).containsEntry("requestId", q.requestId());
-            release.countDown();
-            zt.join(60_000);
-            assertThat(zombieEnd.get()).as("the zombie is fenced at its commit").isNotNull();
-            Thread.sleep(2000); // give a wrongly committed duplicate the chance to appear
-            List<ModelUpdateEvent> forRequest = registry.bases(task).stream()
-                    .filter(e -> q.requestId().equals(e.lineage().hyperParameters().get("requestId"))).toList();
-            assertThat(forRequest).as("exactly one base version for the request").hasSize(1);
-            assertThat(registry.bases(task)).hasSize(before + 1);
-            assertThat(registry.fetch(b.artifact())).hasSize((int) b.artifact().sizeBytes());
-            assertThat(successor.worker.publishedCount()).isEqualTo(1);
+            try (Running successor = Running.start(worker("kill", tmp.resolve("bases-b")))) {
+                ModelUpdateEvent b = awaitBase(task, before + 1);
+                assertThat(b.lineage().hyperParameters()).containsEntry("requestId", q.requestId());
+                Thread.sleep(2000); // give a wrongly committed duplicate the chance to appear
+                List<ModelUpdateEvent> forRequest = registry.bases(task).stream()
+                        .filter(e -> q.requestId().equals(e.lineage().hyperParameters().get("requestId"))).toList();
+                assertThat(forRequest).as("exactly one base version for the request").hasSize(1);
+                assertThat(registry.bases(task)).hasSize(before + 1);
+                assertThat(registry.fetch(b.artifact())).hasSize((int) b.artifact().sizeBytes());
+                assertThat(successor.worker.publishedCount()).isEqualTo(1);
+            }
+        } finally {
+            proc.destroyForcibly();
         }
     }
 
