@@ -33,21 +33,21 @@ final class HeadTrainerCommand implements Callable<Integer> {
     @Option(names = "--task", required = true, description = "Task to train.")
     String task;
 
-    @Option(names = "--base-id", description = "Train on features of this base only (default: the base of the task's latest version, else the first seen).")
-    String baseId;
+    @Option(names = "--base-id", description = "A candidate base: a head is trained on the features of each --base-id given "
+            + "(repeat it, e.g. one per cut) and the best by validation accuracy is published (default: every base seen for the task).")
+    java.util.List<String> baseIds = new java.util.ArrayList<>();
 
     @Override
     public Integer call() throws java.io.IOException {
         HeadTrainerOptions options = head.apply(HeadTrainerOptions.defaults(kafka.topics(), task));
-        if (baseId != null) {
-            options = options.withBaseId(baseId);
-        }
+        options = options.withBaseIds(baseIds);
         KafkaSettings connected = kafka.connect();
         MetricsServer server = metrics.start("head-trainer");
         KafkaSettings settings = server == null ? connected : KafkaMetricsBridge.install(connected, server.registry());
         HeadTrainerService service = new HeadTrainerService(options, settings, Clock.systemUTC());
-        service.onPublished(e -> System.out.printf("version %d of %s published: validation accuracy %.4f (%d images), trained on %d%n",
-                e.version(), e.task(), e.metrics().validationAccuracy(), e.metrics().validationCount(), e.metrics().trainCount()));
+        service.onPublished(e -> System.out.printf("version %d of %s published: validation accuracy %.4f (%d images), trained on %d, cut %s%s%n",
+                e.version(), e.task(), e.metrics().validationAccuracy(), e.metrics().validationCount(), e.metrics().trainCount(),
+                e.base().cut(), e.lineage().candidates() == null ? "" : " (candidates: " + candidateScores(e) + ")"));
         Runtime.getRuntime().addShutdownHook(new Thread(service::close, "graft-head-trainer-shutdown"));
         java.util.concurrent.atomic.AtomicBoolean running = new java.util.concurrent.atomic.AtomicBoolean(true);
         try (server; AliasWatcher serving = server == null ? null : GraftMetrics.watchServingVersion(server.registry(),
@@ -63,6 +63,13 @@ final class HeadTrainerCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    private static String candidateScores(dev.graft.common.contract.ModelUpdateEvent e) {
+        StringBuilder b = new StringBuilder();
+        e.lineage().candidates().forEach((id, c) -> b.append(b.isEmpty() ? "" : ", ")
+                .append(String.format(java.util.Locale.ROOT, "%s %.4f", c.cut(), c.validationAccuracy())));
+        return b.toString();
     }
 
     /** Head and training-trigger settings, shared with the demo. */

@@ -2,18 +2,21 @@ package dev.graft.headtrainer;
 
 import dev.graft.common.contract.Topics;
 import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Objects;
 
 /**
  * Immutable, validated settings of the head trainer of one task.
  *
- * @param baseId train only on features of this base; null = the base of the task's latest version,
- *               or else the first base seen for the task
+ * @param baseIds the candidate bases of the task: train a head on the features of each of these base ids
+ *                (several cuts of one network, or a fine-tuned base next to its parent) and publish the best;
+ *                empty = every base seen for the task is a candidate
  * @param promotionMargin a new version becomes {@code serving} automatically unless its validation
  *                        accuracy is more than this below the serving version's (in [0, 1]; 0 = must not
  *                        be worse; 1 = always promote)
  */
-public record HeadTrainerOptions(Topics topics, String task, String baseId, HeadConfig head,
+public record HeadTrainerOptions(Topics topics, String task, List<String> baseIds, HeadConfig head,
                                  TrainingPolicy.Settings policy, Duration retryBackoff, double promotionMargin) {
     public static final double DEFAULT_PROMOTION_MARGIN = 0.01;
 
@@ -28,27 +31,42 @@ public record HeadTrainerOptions(Topics topics, String task, String baseId, Head
         if (task == null || task.isBlank()) {
             throw new IllegalArgumentException("task must not be blank");
         }
+        baseIds = List.copyOf(Objects.requireNonNull(baseIds, "baseIds"));
+        for (String id : baseIds) {
+            if (id.isBlank()) {
+                throw new IllegalArgumentException("base ids must not be blank: " + baseIds);
+            }
+        }
+        if (new HashSet<>(baseIds).size() != baseIds.size()) {
+            throw new IllegalArgumentException("base ids repeated: " + baseIds);
+        }
     }
 
     public static HeadTrainerOptions defaults(Topics topics, String task) {
-        return new HeadTrainerOptions(topics, task, null, HeadConfig.defaults(), TrainingPolicy.Settings.defaults(),
+        return new HeadTrainerOptions(topics, task, List.of(), HeadConfig.defaults(), TrainingPolicy.Settings.defaults(),
                 Duration.ofSeconds(2), DEFAULT_PROMOTION_MARGIN);
     }
 
     public HeadTrainerOptions withPolicy(TrainingPolicy.Settings p) {
-        return new HeadTrainerOptions(topics, task, baseId, head, p, retryBackoff, promotionMargin);
+        return new HeadTrainerOptions(topics, task, baseIds, head, p, retryBackoff, promotionMargin);
     }
 
     public HeadTrainerOptions withHead(HeadConfig h) {
-        return new HeadTrainerOptions(topics, task, baseId, h, policy, retryBackoff, promotionMargin);
+        return new HeadTrainerOptions(topics, task, baseIds, h, policy, retryBackoff, promotionMargin);
     }
 
-    public HeadTrainerOptions withBaseId(String id) {
-        return new HeadTrainerOptions(topics, task, id, head, policy, retryBackoff, promotionMargin);
+    /** Only these bases are candidates (empty = every base seen for the task). */
+    public HeadTrainerOptions withBaseIds(List<String> ids) {
+        return new HeadTrainerOptions(topics, task, ids, head, policy, retryBackoff, promotionMargin);
+    }
+
+    /** Whether features of {@code baseId} are a candidate of this task. */
+    public boolean acceptsBase(String baseId) {
+        return baseIds.isEmpty() || baseIds.contains(baseId);
     }
 
     public HeadTrainerOptions withPromotionMargin(double m) {
-        return new HeadTrainerOptions(topics, task, baseId, head, policy, retryBackoff, m);
+        return new HeadTrainerOptions(topics, task, baseIds, head, policy, retryBackoff, m);
     }
 
     /**

@@ -42,14 +42,18 @@ final class FeatureFeed implements AutoCloseable {
     /** Rows in batches of {@link #BATCH}; returns once all are acknowledged. */
     void publish(List<FeatureRow> rows) {
         for (int i = 0; i < rows.size(); i += BATCH) {
-            List<FeatureRow> batch = rows.subList(i, Math.min(rows.size(), i + BATCH));
-            ProducerRecord<byte[], byte[]> rec = new ProducerRecord<>(topics.features(),
-                    task.getBytes(StandardCharsets.UTF_8), codec.encode(batch));
-            FeatureHeaders.putBaseRef(rec.headers(), base);
-            producer.send(rec);
+            producer.send(record(rows.subList(i, Math.min(rows.size(), i + BATCH))));
         }
         producer.flush();
         published += rows.size();
+    }
+
+    /** One feature record of this feed's task and base (for a caller that sends it itself, e.g. in a transaction). */
+    ProducerRecord<byte[], byte[]> record(List<FeatureRow> batch) {
+        ProducerRecord<byte[], byte[]> rec = new ProducerRecord<>(topics.features(),
+                task.getBytes(StandardCharsets.UTF_8), codec.encode(batch));
+        FeatureHeaders.putBaseRef(rec.headers(), base);
+        return rec;
     }
 
     /** Rows published so far. */

@@ -10,15 +10,11 @@ import dev.graft.common.kafka.KafkaSettings;
 import dev.graft.common.kafka.KafkaTestCluster;
 import dev.graft.common.kafka.TopicAdmin;
 import dev.graft.common.model.ModelRegistry;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Random;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.common.errors.ProducerFencedException;
 import org.junit.jupiter.api.Test;
@@ -53,7 +49,7 @@ class HeadTrainerRestartIT {
             ModelRegistry registry = new ModelRegistry(topics, () -> settings.consumer(null));
             try (FeatureFeed feed = new FeatureFeed(settings, topics, TASK, FeatureFeed.syntheticBase(DIM))) {
                 // 1. Trainer A publishes v1 and v2, then is stopped cleanly.
-                Running a = Running.start(options, settings, null);
+                RunningTrainer a = RunningTrainer.start(options, settings, null);
                 feed.publish(feed.blobs(r, 0, K, K, 10, Split.VALIDATION, "val"));
                 feed.publish(feed.blobs(r, 0, K, K, 30, Split.TRAIN, "p1"));
                 assertThat(a.next().version()).isEqualTo(1);
@@ -64,17 +60,17 @@ class HeadTrainerRestartIT {
                 a.close();
 
                 // 2. Trainer B restarts with nothing new: it rebuilds its cache and publishes nothing.
-                Running b = Running.start(options, settings, null);
-                await().atMost(Duration.ofSeconds(60)).until(() -> b.service.store() != null
-                        && b.service.store().size() == feed.published());
-                assertThat(b.published.poll(3, TimeUnit.SECONDS)).as("no version for data v2 was trained on").isNull();
+                RunningTrainer b = RunningTrainer.start(options, settings, null);
+                await().atMost(Duration.ofSeconds(60)).until(() -> b.service().store() != null
+                        && b.service().store().size() == feed.published());
+                assertThat(b.published().poll(3, TimeUnit.SECONDS)).as("no version for data v2 was trained on").isNull();
                 b.close();
 
                 // 3. Data arrives while no trainer runs; trainer C counts it as new and publishes v3 from v2.
                 feed.publish(feed.blobs(r, 0, K, K, 30, Split.TRAIN, "p3"));
                 CountDownLatch stalled = new CountDownLatch(1);
                 CountDownLatch release = new CountDownLatch(1);
-                Running c = Running.start(options, settings, v -> {
+                RunningTrainer c = RunningTrainer.start(options, settings, v -> {
                     if (v == 4) {
                         stalled.countDown();
                         awaitLatch(release);
@@ -90,16 +86,16 @@ class HeadTrainerRestartIT {
                 //    aborted: neither the artifact nor the event of C's v4 is ever visible) and publishes v4.
                 feed.publish(feed.blobs(r, 0, K, K, 30, Split.TRAIN, "p4"));
                 assertThat(stalled.await(90, TimeUnit.SECONDS)).as("C reached its commit").isTrue();
-                Running d = Running.start(options, settings, null);
+                RunningTrainer d = RunningTrainer.start(options, settings, null);
                 ModelUpdateEvent v4 = d.next();
                 release.countDown();
-                c.thread.join(30_000);
-                assertThat(c.failure.get()).as("the stalled trainer is fenced").isInstanceOf(ProducerFencedException.class);
+                c.thread().join(30_000);
+                assertThat(c.failure().get()).as("the stalled trainer is fenced").isInstanceOf(ProducerFencedException.class);
                 assertThat(v4.version()).isEqualTo(4);
                 assertThat(v4.lineage().parentVersion()).isEqualTo(3);
                 assertThat(v4.metrics().trainCount()).isEqualTo(360);
                 assertThat(TrainedHead.fromBytes(registry.fetch(v4.artifact())).info().warmStarted()).isTrue();
-                assertThat(d.published.poll(3, TimeUnit.SECONDS)).isNull();
+                assertThat(d.published().poll(3, TimeUnit.SECONDS)).isNull();
                 d.close();
 
                 List<ModelUpdateEvent> events = registry.versions(TASK);
@@ -120,44 +116,6 @@ class HeadTrainerRestartIT {
             latch.await();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        }
-    }
-
-    /** A trainer on its own thread, with what it published and how it ended. */
-    private record Running(HeadTrainerService service, Thread thread, BlockingQueue<ModelUpdateEvent> published,
-                           AtomicReference<Throwable> failure) implements AutoCloseable {
-        static Running start(HeadTrainerOptions options, KafkaSettings settings,
-                             java.util.function.IntConsumer beforeCommit) {
-            HeadTrainerService s = new HeadTrainerService(options, settings, Clock.systemUTC());
-            if (beforeCommit != null) {
-                s.beforeCommit(beforeCommit);
-            }
-            BlockingQueue<ModelUpdateEvent> q = new LinkedBlockingQueue<>();
-            s.onPublished(q::add);
-            AtomicReference<Throwable> failure = new AtomicReference<>();
-            Thread t = new Thread(() -> {
-                try {
-                    s.run();
-                } catch (Throwable e) {
-                    failure.set(e);
-                }
-            }, "head-trainer-" + System.nanoTime());
-            t.start();
-            return new Running(s, t, q, failure);
-        }
-
-        ModelUpdateEvent next() throws InterruptedException {
-            ModelUpdateEvent e = published.poll(90, TimeUnit.SECONDS);
-            assertThat(e).as("a version within 90 s (trainer failure: %s)", failure.get()).isNotNull();
-            return e;
-        }
-
-        @Override
-        public void close() throws InterruptedException {
-            service.close();
-            thread.join(30_000);
-            assertThat(thread.isAlive()).isFalse();
-            assertThat(failure.get()).isNull();
         }
     }
 }

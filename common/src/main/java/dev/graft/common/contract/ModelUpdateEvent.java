@@ -98,9 +98,31 @@ public record ModelUpdateEvent(
      * What the version was trained on and how.
      *
      * @param featureOffsets features topic partition -> next offset consumed when training started
+     * @param candidates when the head trainer trained one head per candidate base (several cuts, or a
+     *                   fine-tuned base next to its parent) in this round: every candidate's base id -> its cut
+     *                   and validation accuracy, the winner (this event's {@code base}) included; absent (null,
+     *                   not written) for a round with a single base and in events written before this field
      */
     public record Lineage(Map<Integer, Long> featureOffsets, Map<String, Object> hyperParameters,
-                          String headArchitecture, Integer parentVersion) {}
+                          String headArchitecture, Integer parentVersion,
+                          @JsonInclude(JsonInclude.Include.NON_NULL) Map<String, Candidate> candidates) {
+
+        /** A lineage without candidates (a round with one base). */
+        public Lineage(Map<Integer, Long> featureOffsets, Map<String, Object> hyperParameters,
+                       String headArchitecture, Integer parentVersion) {
+            this(featureOffsets, hyperParameters, headArchitecture, parentVersion, null);
+        }
+    }
+
+    /**
+     * One candidate base of a training round: the head trained on its features scored this on its
+     * validation rows.
+     *
+     * @param spec the base's spec ({@link BaseRef#spec()}), which tells a fine-tuned base from its parent
+     *             when both are cut at the same layer
+     * @param validationCount validation rows it was scored on
+     */
+    public record Candidate(String cut, String spec, double validationAccuracy, int validationCount) {}
 
     /**
      * Where the artifact is and how to check it.
