@@ -20,6 +20,7 @@ import picocli.CommandLine.Command;
                 ModelsCommand.class,
                 ReportCommand.class,
                 BenchCommand.class,
+                ProbeCommand.class,
                 CommandLine.HelpCommand.class
         })
 public final class GraftCli implements Runnable {

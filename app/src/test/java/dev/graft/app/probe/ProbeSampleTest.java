@@ -1,0 +1,59 @@
+package dev.graft.app.probe;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.graft.common.contract.ImageHeaders;
+import dev.graft.common.contract.Split;
+import dev.graft.producer.ClassFolderSource;
+import java.awt.image.BufferedImage;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Set;
+import java.util.stream.Collectors;
+import javax.imageio.ImageIO;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ProbeSampleTest {
+
+    @Test
+    void classSortedFolderSampleStillHasEveryClass(@TempDir Path dir) throws Exception {
+        for (String c : new String[] {"a", "b", "c"}) {
+            Files.createDirectories(dir.resolve(c));
+            for (int i = 0; i < 40; i++) {
+                ImageIO.write(new BufferedImage(4, 4, BufferedImage.TYPE_INT_RGB), "png", dir.resolve(c).resolve(i + ".png").toFile());
+            }
+        }
+        ProbeSample s;
+        try (ClassFolderSource src = new ClassFolderSource(dir)) {
+            s = ProbeSample.fromSource(src, 30, 25);
+        }
+        assertThat(s.images()).hasSizeBetween(24, 30);
+        Set<String> labels = s.images().stream().map(ProbeSample.Image::label).collect(Collectors.toSet());
+        assertThat(labels).containsExactlyInAnyOrder("a", "b", "c");
+        for (ProbeSample.Image img : s.images()) {
+            assertThat(img.validation()).isEqualTo(Split.assign(img.id(), 25, 0) == Split.VALIDATION);
+        }
+        assertThat(s.trainCount() + s.validationCount()).isEqualTo(s.images().size());
+    }
+
+    @Test
+    void topicRecordsOfOtherTasksUnlabelledOrBrokenAreSkipped() {
+        assertThat(ProbeSample.labelledSplit(record("t", "x", "validation"), "t")).contains(Split.VALIDATION);
+        assertThat(ProbeSample.labelledSplit(record("t", "x", "test"), "t")).contains(Split.TEST);
+        assertThat(ProbeSample.labelledSplit(record("other", "x", "train"), "t")).isEmpty();
+        assertThat(ProbeSample.labelledSplit(record("t", null, "train"), "t")).isEmpty();
+        assertThat(ProbeSample.labelledSplit(record("t", "x", "bogus"), "t")).isEmpty();
+        assertThat(ProbeSample.labelledSplit(record("t", "x", null), "t")).isPresent();
+    }
+
+    private static ConsumerRecord<byte[], byte[]> record(String task, String label, String split) {
+        ConsumerRecord<byte[], byte[]> r = new ConsumerRecord<>("images", 0, 0, "id-1".getBytes(StandardCharsets.UTF_8), new byte[] {1});
+        ImageHeaders.put(r.headers(), ImageHeaders.TASK, task);
+        ImageHeaders.put(r.headers(), ImageHeaders.LABEL, label);
+        ImageHeaders.put(r.headers(), ImageHeaders.SPLIT, split);
+        return r;
+    }
+}
