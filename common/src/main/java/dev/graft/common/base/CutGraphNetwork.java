@@ -73,8 +73,13 @@ final class CutGraphNetwork implements BaseNetwork {
             throw new IllegalArgumentException("expected [n, " + inputSize + ", " + inputSize + ", 3] RGB NHWC, got "
                     + Arrays.toString(s));
         }
+        if (folded != null) {
+            // Elementwise preprocessing runs in the executor's input buffer: no per-batch allocation.
+            double[] affine = preprocessing.elementwiseAffine();
+            return List.of(affine != null ? folded.pooled(rgb255, affine[0], affine[1])
+                    : folded.pooled(preprocessing.apply(rgb255)));
+        }
         INDArray x = preprocessing.apply(rgb255);
-        if (folded != null) return List.of(folded.pooled(x));
         if (!channelsLast) x = x.permute(0, 3, 1, 2).dup('c');
         INDArray[] outs = graph.getNumOutputArrays() == 1 ? new INDArray[] {graph.outputSingle(false, x)}
                 : graph.output(false, x);

@@ -42,6 +42,19 @@ public enum Preprocessing {
                 + Arrays.stream(values()).map(Preprocessing::id).collect(Collectors.joining(", ")));
     }
 
+    /**
+     * {mul, add} when this preprocessing is {@code x * mul + add} on every value alike (no channel-dependent part),
+     * else null.
+     */
+    public double[] elementwiseAffine() {
+        return switch (this) {
+            case UNIT -> new double[] {1 / 255.0, 0};
+            case TF -> new double[] {1 / 127.5, -1};
+            case RAW -> new double[] {1, 0};
+            default -> null;
+        };
+    }
+
     /** Returns a new array (the input is not modified). {@code rgb255} is {@code [n,h,w,3]}. */
     public INDArray apply(INDArray rgb255) {
         INDArray x = rgb255.castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT).dup('c');

@@ -67,6 +67,9 @@ class BaseNetworkBench {
             dev.graft.common.base.internal.FoldedExecutor nchw =
                     dev.graft.common.base.internal.FoldedExecutor.compile(dl4j.graph(), java.util.List.of("out_relu"), false);
             System.out.println(nhwc);
+            INDArray px = org.nd4j.linalg.factory.Nd4j.rand(org.nd4j.linalg.api.buffer.DataType.FLOAT, batch, size, size, 3);
+            System.out.println("profile NCHW " + size + ": " + nchw.profile(px, 3));
+            System.out.println("profile NHWC " + size + ": " + nhwc.profile(px, 3));
             INDArray x = org.nd4j.linalg.factory.Nd4j.rand(org.nd4j.linalg.api.buffer.DataType.FLOAT, batch, size, size, 3);
             int n = (size > 100 ? 64 : 160) / batch * batch;
             for (int r = 0; r < reps; r++) {

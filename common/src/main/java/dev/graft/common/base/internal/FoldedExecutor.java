@@ -124,11 +124,16 @@ public final class FoldedExecutor {
 
         @Override
         DynamicCustomOp op(INDArray[] in, INDArray out, boolean nhwc) {
+            return op(in, out, nhwc, same);
+        }
+
+        /** @param sameMode TF "same" padding (also used for a zero padding folded into this valid conv) */
+        DynamicCustomOp op(INDArray[] in, INDArray out, boolean nhwc, boolean sameMode) {
             // weights format 0 = [kH,kW,iC,oC] (depthwise: [kH,kW,iC,mC]), the format oneDNN paths are built for
             INDArray wk = depthwise ? w : w.permute(2, 3, 1, 0).dup('c');
             DynamicCustomOp.DynamicCustomOpsBuilder bld = DynamicCustomOp.builder(depthwise ? "depthwise_conv2d" : "conv2d")
                     .addInputs(b == null ? new INDArray[] {in[0], wk} : new INDArray[] {in[0], wk, b})
-                    .addIntegerArguments(k[0], k[1], s[0], s[1], p[0], p[1], d[0], d[1], same ? 1 : 0, nhwc ? 1 : 0, 0);
+                    .addIntegerArguments(k[0], k[1], s[0], s[1], p[0], p[1], d[0], d[1], sameMode ? 1 : 0, nhwc ? 1 : 0, 0);
             if (out != null) bld.addOutputs(out);
             return bld.build();
         }
@@ -479,64 +484,109 @@ public final class FoldedExecutor {
         final INDArray input; // in the executor's layout
         final INDArray[] values;
         final List<Runnable> steps = new ArrayList<>();
+        final List<String> stepNames = new ArrayList<>();
+        int padsFolded;
 
-        Plan(long n, long h, long w, long c) {
+        Plan(long n, long h, long w, long ch) {
             int count = nodes.size();
             int[] lastUse = new int[count];
             for (int i = 0; i < count; i++) {
                 for (int s : nodes.get(i).srcs) lastUse[s] = Math.max(lastUse[s], i);
             }
-            for (int o : outputs) lastUse[o] = Integer.MAX_VALUE;
+            int[] readers = new int[count];
+            for (Node node : nodes) for (int s : node.srcs) readers[s]++;
+            for (int o : outputs) {
+                lastUse[o] = Integer.MAX_VALUE;
+                readers[o]++;
+            }
             lastUse[0] = Integer.MAX_VALUE; // the input buffer is refilled on every call
+            boolean[] sameConv = new boolean[count]; // valid convs that absorb the zero padding before them
+            boolean foldPads = !"false".equals(System.getProperty("graft.base.executor.foldpads"));
             values = new INDArray[count];
             INDArray[] bases = new INDArray[count]; // the flat buffer each value is a view of
             List<INDArray> free = new ArrayList<>();
-            input = Nd4j.createUninitialized(DataType.FLOAT, nhwc ? new long[] {n, h, w, c} : new long[] {n, c, h, w});
+            input = Nd4j.createUninitialized(DataType.FLOAT, nhwc ? new long[] {n, h, w, ch} : new long[] {n, ch, h, w});
             values[0] = input;
+            bases[0] = input;
             for (int i = 1; i < count; i++) {
                 Node node = nodes.get(i);
                 INDArray[] in = new INDArray[node.srcs.length];
                 for (int j = 0; j < in.length; j++) in[j] = values[node.srcs[j]];
+                if (foldPads && node instanceof Pad pad && readers[i] == 1 && lastUse[i] > i && lastUse[i] < count
+                        && nodes.get(lastUse[i]) instanceof Conv c && padIsSame(pad, c, in[0].shape())) {
+                    // pad + valid conv == "same" conv at this input size: skip the padded copy
+                    values[i] = in[0];
+                    bases[i] = bases[node.srcs[0]];
+                    lastUse[node.srcs[0]] = Math.max(lastUse[node.srcs[0]], lastUse[i]);
+                    sameConv[lastUse[i]] = true;
+                    padsFolded++;
+                    continue;
+                }
                 INDArray out;
                 if (node.inPlaceCapable() && lastUse[node.srcs[0]] == i) {
                     out = in[0];
                     bases[i] = bases[node.srcs[0]];
                 } else {
-                    long[] shape = node.inPlaceCapable() ? in[0].shape() : outputShape(node.op(in, null, nhwc));
+                    long[] shape = node.inPlaceCapable() ? in[0].shape()
+                            : outputShape(node instanceof Conv c ? c.op(in, null, nhwc, c.same || sameConv[i])
+                                    : node.op(in, null, nhwc));
                     long len = 1;
                     for (long d : shape) len *= d;
                     bases[i] = take(free, len);
                     out = bases[i].get(NDArrayIndex.interval(0, len)).reshape('c', shape);
                 }
                 values[i] = out;
-                addSteps(node, in, out);
-                if (node.act != Act.NONE) {
-                    steps.add(activation(node.act, out));
-                }
+                addSteps(node, in, out, sameConv[i]);
+                if (node.act != Act.NONE) step(node.act == Act.RELU6 ? "relu6" : "relu", activation(node.act, out));
                 for (int s : node.srcs) {
-                    if (lastUse[s] == i && bases[s] != bases[i] && free.stream().noneMatch(f -> f == bases[s])) {
+                    if (lastUse[s] == i && bases[s] != bases[i] && free.stream().noneMatch(f -> f == bases[s])
+                            && !pinned(bases[s], bases, lastUse, i)) {
                         free.add(bases[s]);
                     }
                 }
             }
         }
 
-        private void addSteps(Node node, INDArray[] in, INDArray out) {
+        private void addSteps(Node node, INDArray[] in, INDArray out, boolean sameConv) {
             if (node instanceof Affine af) {
                 INDArray sc = nhwc ? af.scale : af.scale.reshape(-1, 1, 1);
                 INDArray sh = nhwc ? af.shift : af.shift.reshape(-1, 1, 1);
                 DynamicCustomOp mul = DynamicCustomOp.builder("multiply").addInputs(in[0], sc).addOutputs(out).build();
                 DynamicCustomOp add = DynamicCustomOp.builder("add").addInputs(out, sh).addOutputs(out).build();
-                steps.add(() -> Nd4j.exec(mul));
-                steps.add(() -> Nd4j.exec(add));
+                step("multiply", () -> Nd4j.exec(mul));
+                step("add", () -> Nd4j.exec(add));
             } else if (node instanceof Activation) {
-                if (out != in[0]) {
-                    steps.add(() -> out.assign(in[0]));
-                }
+                if (out != in[0]) step("assign", () -> out.assign(in[0]));
             } else {
-                DynamicCustomOp op = node.op(in, out, nhwc);
-                steps.add(() -> Nd4j.exec(op));
+                DynamicCustomOp op = node instanceof Conv c ? c.op(in, out, nhwc, c.same || sameConv)
+                        : node.op(in, out, nhwc);
+                String name = op.opName() + (node instanceof Conv c && !c.depthwise && c.k[0] == 1 && c.k[1] == 1
+                        ? " 1x1" : "");
+                step(name, () -> Nd4j.exec(op));
             }
+        }
+
+        /** Is {@code base} also the buffer of the input or of an output (never recycled)? */
+        private boolean pinned(INDArray base, INDArray[] bases, int[] lastUse, int upTo) {
+            for (int k = 0; k <= upTo; k++) {
+                if (lastUse[k] == Integer.MAX_VALUE && bases[k] == base) return true;
+            }
+            return false;
+        }
+
+        private void step(String name, Runnable r) {
+            steps.add(r);
+            stepNames.add(name);
+        }
+
+        /** Is {@code pad} followed by the valid conv {@code c} the same as a TF "same" conv on {@code shape}? */
+        private boolean padIsSame(Pad pad, Conv c, long[] shape) {
+            if (c.same || c.p[0] != 0 || c.p[1] != 0 || c.d[0] != 1 || c.d[1] != 1) return false;
+            long h = nhwc ? shape[1] : shape[2];
+            long w = nhwc ? shape[2] : shape[3];
+            long th = Math.max((h + c.s[0] - 1) / c.s[0] * c.s[0] - c.s[0] + c.k[0] - h, 0);
+            long tw = Math.max((w + c.s[1] - 1) / c.s[1] * c.s[1] - c.s[1] + c.k[1] - w, 0);
+            return pad.top == th / 2 && pad.bottom == th - th / 2 && pad.left == tw / 2 && pad.right == tw - tw / 2;
         }
     }
 
@@ -567,6 +617,14 @@ public final class FoldedExecutor {
      * @return the outputs in this executor's layout; views of internal buffers, valid until the next call
      */
     public INDArray[] forward(INDArray nhwcInput) {
+        return forward(nhwcInput, 1, 0);
+    }
+
+    /**
+     * As {@link #forward(INDArray)} on {@code nhwcInput * mul + add}, computed in place in the input buffer (no
+     * per-call allocation), e.g. {@code 1/255, 0} for [0,255] pixels to [0,1].
+     */
+    public INDArray[] forward(INDArray nhwcInput, double mul, double add) {
         long[] s = nhwcInput.shape();
         try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
             Plan plan = plans.get((int) s[0]);
@@ -576,6 +634,8 @@ public final class FoldedExecutor {
                 plans.put((int) s[0], plan);
             }
             plan.input.assign(nhwc ? nhwcInput : nhwcInput.permute(0, 3, 1, 2));
+            if (mul != 1) plan.input.muli(mul);
+            if (add != 0) plan.input.addi(add);
             for (Runnable r : plan.steps) r.run();
             INDArray[] r = new INDArray[outputs.length];
             for (int i = 0; i < r.length; i++) r[i] = plan.values[outputs[i]];
@@ -583,9 +643,38 @@ public final class FoldedExecutor {
         }
     }
 
+    /**
+     * Wall time per op kind over {@code reps} forward passes of {@code nhwcInput} (after one untimed pass), in
+     * ms per pass, largest first; for the bench's profile.
+     */
+    public Map<String, Double> profile(INDArray nhwcInput, int reps) {
+        forward(nhwcInput);
+        Plan plan = plans.get((int) nhwcInput.size(0));
+        Map<String, Double> ms = new HashMap<>();
+        try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            for (int r = 0; r < reps; r++) {
+                plan.input.assign(nhwc ? nhwcInput : nhwcInput.permute(0, 3, 1, 2));
+                for (int i = 0; i < plan.steps.size(); i++) {
+                    long t = System.nanoTime();
+                    plan.steps.get(i).run();
+                    ms.merge(plan.stepNames.get(i), (System.nanoTime() - t) / 1e6 / reps, Double::sum);
+                }
+            }
+        }
+        Map<String, Double> sorted = new LinkedHashMap<>();
+        ms.entrySet().stream().sorted(Map.Entry.<String, Double>comparingByValue().reversed())
+                .forEach(e -> sorted.put(e.getKey(), e.getValue()));
+        return sorted;
+    }
+
     /** {@link #forward}, each output averaged over space: fresh {@code [n, C]} arrays. */
     public INDArray[] pooled(INDArray nhwcInput) {
-        INDArray[] maps = forward(nhwcInput);
+        return pooled(nhwcInput, 1, 0);
+    }
+
+    /** {@link #forward(INDArray, double, double)}, each output averaged over space: fresh {@code [n, C]} arrays. */
+    public INDArray[] pooled(INDArray nhwcInput, double mul, double add) {
+        INDArray[] maps = forward(nhwcInput, mul, add);
         INDArray[] r = new INDArray[maps.length];
         try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
             for (int i = 0; i < r.length; i++) r[i] = nhwc ? maps[i].mean(1, 2) : maps[i].mean(2, 3);
