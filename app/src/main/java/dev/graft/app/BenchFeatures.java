@@ -51,6 +51,9 @@ final class BenchFeatures {
         @Option(names = "--rss", description = "Memory run instead of the grid: extract --images images per resolution and batch, sampling VmRSS after every batch; prints start/peak/end and whether it stays flat.")
         boolean rss;
 
+        @Option(names = "--profile", description = "Also print where the folded executor's time goes (ms per op kind, share of a batch) for each point.")
+        boolean profile;
+
         @Option(names = "--no-pipeline", description = "Skip (b), the embedded-broker pipeline.")
         boolean noPipeline;
 
@@ -80,7 +83,7 @@ final class BenchFeatures {
                 List<Integer> bs = FeatureBench.parseIntList(batches, "--batches");
                 settings = new FeatureBench.Settings(base, cut, res, bs, images, warmup, threads, !noPipeline && !rss, !noTorch && !rss,
                         modelCache != null ? modelCache : BaseNetworks.defaultCacheDir(),
-                        new TorchPeer(python, torchScript), executor, !noDl4j, rss);
+                        new TorchPeer(python, torchScript), executor, !noDl4j, rss, profile);
             } catch (IllegalArgumentException e) {
                 throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
             }

@@ -52,11 +52,11 @@ public final class FeatureBench {
      */
     public record Settings(String baseSpec, String cut, List<Integer> resolutions, List<Integer> batches, int images,
                            int warmup, int threads, boolean pipeline, boolean torch, Path modelCache, TorchPeer peer,
-                           String executor, boolean compareDl4j, boolean rss) {
+                           String executor, boolean compareDl4j, boolean rss, boolean profile) {
         public Settings(String baseSpec, String cut, List<Integer> resolutions, List<Integer> batches, int images,
                         int warmup, int threads, boolean pipeline, boolean torch, Path modelCache, TorchPeer peer) {
             this(baseSpec, cut, resolutions, batches, images, warmup, threads, pipeline, torch, modelCache, peer,
-                    "folded", false, false);
+                    "folded", false, false, false);
         }
 
         public Settings {
@@ -172,6 +172,16 @@ public final class FeatureBench {
                             continue;
                         }
                         double[] bare = bare(base, res, batch, n);
+                        if (s.profile()) {
+                            Map<String, Double> prof = onFreshThread("bench-profile", () -> BaseNetworks.profile(base,
+                                    Nd4j.rand(DataType.FLOAT, batch, res, res, 3).muli(255.0), 3));
+                            double total = prof.values().stream().mapToDouble(Double::doubleValue).sum();
+                            StringBuilder sb = new StringBuilder(String.format(Locale.ROOT,
+                                    "profile %dpx batch %d (%.0f ms per batch):", res, batch, total));
+                            prof.forEach((k, v) -> sb.append(String.format(Locale.ROOT, " %s %.0f%%", k, 100 * v / total)));
+                            out.println(sb);
+                            notes.add(sb.toString());
+                        }
                         double[] viaDl4j = dl4j == null ? null : bare(dl4j, res, batch, n);
                         long[] mem = memoryMb();
                         Double pipe = null;

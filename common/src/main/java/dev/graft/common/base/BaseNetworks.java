@@ -202,6 +202,15 @@ public final class BaseNetworks {
         return r.executor();
     }
 
+    /**
+     * Wall ms per op kind of one forward pass (mean over {@code reps}, largest first) when {@code net} runs on the
+     * folded executor; empty otherwise. For benchmarks.
+     */
+    public static java.util.Map<String, Double> profile(BaseNetwork net, INDArray rgb255, int reps) {
+        if (!(net instanceof CutGraphNetwork c) || c.folded() == null) return java.util.Map.of();
+        return c.folded().profile(c.preprocessing().apply(rgb255), reps);
+    }
+
     /** Loads the full graph of a spec (no cut). */
     public static Source loadSource(BaseSpec spec, Path cacheDir, Path zooDir, boolean offline) {
         Preprocessing explicit = spec.preprocessing();

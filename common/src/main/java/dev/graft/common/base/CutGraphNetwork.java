@@ -51,6 +51,10 @@ final class CutGraphNetwork implements BaseNetwork {
         return folded != null ? "folded" : "dl4j";
     }
 
+    Preprocessing preprocessing() {
+        return preprocessing;
+    }
+
     /** The folded executor, or null when the DL4J graph runs. */
     FoldedExecutor folded() {
         return folded;
