@@ -3,6 +3,9 @@ package dev.graft.app;
 import dev.graft.common.base.BaseNetwork;
 import dev.graft.common.contract.BaseRef;
 import dev.graft.common.kafka.KafkaSettings;
+import dev.graft.common.base.BaseResolver;
+import dev.graft.common.model.ModelRegistry;
+import dev.graft.featureworker.BaseFollower;
 import dev.graft.featureworker.FeatureWorker;
 import dev.graft.featureworker.FeatureWorkerOptions;
 import java.util.List;
@@ -44,9 +47,29 @@ final class FeatureWorkerCommand implements Callable<Integer> {
     @Option(names = "--batch-size", defaultValue = "16", description = "Images per forward pass and per transaction (default: ${DEFAULT-VALUE}).")
     int batchSize;
 
+    @Option(names = "--follow-bases", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Follow base-published events and featurize the whole images log again with each new base, "
+                    + "in group GROUP.base-BASEID (default: on; --no-follow-bases turns it off).")
+    boolean followBases;
+
+    @Option(names = "--max-followed-bases", defaultValue = "2",
+            description = "Newest published bases featurized at once; an older one stops when a newer one exceeds it (default: ${DEFAULT-VALUE}).")
+    int maxFollowedBases;
+
+    @Option(names = "--device", defaultValue = "cpu",
+            description = "cpu | cuda. cuda needs a build with -Pcuda (ND4J CUDA backend on the class path) and a GPU (untested; default: ${DEFAULT-VALUE}).")
+    String device;
+
+    /** Follow groups: the explicit --group, else one shared prefix so every default worker shares GROUP.base-ID. */
+    static final String DEFAULT_FOLLOW_GROUP = "graft-features";
+
     @Override
     public Integer call() throws java.io.IOException {
         base.validate();
+        if (maxFollowedBases < 1) {
+            throw new ParameterException(new CommandLine(this), "--max-followed-bases must be at least 1, got " + maxFollowedBases);
+        }
+        Devices.require(device);
         if (cuts != null && base.cut != null) {
             throw new ParameterException(new CommandLine(this),
                     "--cut and --cuts exclude each other; list every layer in --cuts");
@@ -70,9 +93,25 @@ final class FeatureWorkerCommand implements Callable<Integer> {
                 System.err.printf("graft feature-worker %s: base %s (%s, cut %s, %dpx, %d-d), group %s%n",
                         options.workerId(), r.id(), r.spec(), r.cut(), r.inputSize(), r.featureDim(), options.groupId());
             }
+            BaseFollower follower = null;
+            Thread followerThread = null;
+            if (followBases) {
+                BaseResolver resolver = new BaseResolver(new ModelRegistry(kafka.topics(), () -> settings.consumer(null)),
+                        BaseResolver.defaultBasesDir(), base.cacheDir());
+                follower = BaseFollower.create(options, group != null ? group : DEFAULT_FOLLOW_GROUP, settings,
+                        ref -> resolver.load(ref.spec(), ref.cut(), ref.inputSize()), maxFollowedBases,
+                        network.refs().stream().map(BaseRef::id).collect(java.util.stream.Collectors.toSet()));
+                followerThread = new Thread(follower, "graft-base-follower");
+                followerThread.setDaemon(true);
+                followerThread.start();
+                Runtime.getRuntime().addShutdownHook(new Thread(follower::close, "graft-base-follower-shutdown"));
+            }
             try {
                 worker.run();
             } finally {
+                if (follower != null) {
+                    follower.close();
+                }
                 running.set(false);
             }
         } finally {

@@ -435,6 +435,11 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
         return r.key() == null ? "<no key>" : new String(r.key(), StandardCharsets.UTF_8);
     }
 
+    /** Asks the loop to stop without waiting for it ({@link #close()} waits). */
+    void requestStop() {
+        lifecycle.stop(Duration.ZERO);
+    }
+
     /** Stops the loop; the open batch is not committed and will be featurized by the group's next owner. */
     @Override
     public void close() {
