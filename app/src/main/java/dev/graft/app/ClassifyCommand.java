@@ -76,7 +76,8 @@ final class ClassifyCommand implements Callable<Integer> {
         }
         Path cache = modelCache != null ? modelCache : dev.graft.common.base.BaseNetworks.defaultCacheDir();
         try (ServingClient<Classifier> client = ServingClient.start(registry, task, target,
-                (v, artifact) -> Classifier.fromArtifact(v, artifact, cache))) {
+                (v, artifact) -> Classifier.fromArtifact(v, artifact,
+                        new dev.graft.common.base.BaseResolver(registry, dev.graft.common.base.BaseResolver.defaultBasesDir(), cache)))) {
             long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(10);
             while (!client.awaitReady(Duration.ofMillis(500))) {
                 if (client.lastFailure().isPresent()) {

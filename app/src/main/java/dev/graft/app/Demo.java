@@ -170,15 +170,24 @@ public final class Demo {
                     }
                 }
                 double featSeconds = (System.nanoTime() - featStart) / 1e9;
+                Integer adopted = null;
                 if (fineTune != null) {
                     fineTuned = DemoFineTune.run(fineTune, s, topics, kafka, registry, out);
+                    // the head trainer adopts the fine-tuned base's head as a version of its own
+                    long until = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
+                    for (ModelUpdateEvent e; adopted == null && System.nanoTime() < until; ) {
+                        e = published.poll(1, TimeUnit.SECONDS);
+                        if (e != null && e.base() != null && fineTuned.baseId().equals(e.base().id())) adopted = e.version();
+                    }
+                    out.println(adopted == null ? "the head trainer did not adopt the fine-tuned base within 2 minutes"
+                            : "the head trainer adopted the fine-tuned base as version " + adopted);
                 }
                 out.println();
                 out.println(table(rows));
                 if (fineTuned != null) {
                     DemoFineTune.Result f = fineTuned;
                     out.println(String.format(java.util.Locale.ROOT, "%-8s %12d %10s %14.4f %14.4f   fine-tuned from %s (base %s), %.1f images/s, %.0f s",
-                            "b" + f.baseVersion(), f.trainImages(), "", f.validationAccuracy(), f.testAccuracy(),
+                            (adopted == null ? "" : adopted + "=") + "b" + f.baseVersion(), f.trainImages(), "", f.validationAccuracy(), f.testAccuracy(),
                             f.freezePoint(), f.baseId(), f.imagesPerSecond(), f.seconds()));
                 }
                 classified = classifySome(registry);
@@ -281,7 +290,8 @@ public final class Demo {
             }
         }
         try (ServingClient<Classifier> client = ServingClient.start(registry, s.task(), ServingClient.Target.serving(),
-                (v, artifact) -> Classifier.fromArtifact(v, artifact, s.modelCache()))) {
+                (v, artifact) -> Classifier.fromArtifact(v, artifact,
+                        new dev.graft.common.base.BaseResolver(registry, dev.graft.common.base.BaseResolver.defaultBasesDir(), s.modelCache())))) {
             if (!client.awaitReady(Duration.ofMinutes(2))) {
                 throw new IllegalStateException("the serving version of " + s.task() + " did not load within 2 minutes"
                         + client.lastFailure().map(e -> ": " + e.getMessage()).orElse(""));

@@ -1,7 +1,7 @@
 package dev.graft.headtrainer;
 
 import dev.graft.common.base.BaseNetwork;
-import dev.graft.common.base.BaseNetworks;
+import dev.graft.common.base.BaseResolver;
 import dev.graft.common.contract.ModelUpdateEvent;
 import dev.graft.common.image.ImageDecoder;
 import dev.graft.common.image.Resizer;
@@ -44,9 +44,13 @@ public final class Classifier implements AutoCloseable {
         this.head = head;
     }
 
-    /** Loads a version: fetches and verifies the head artifact, loads the base from the version's spec. */
+    /**
+     * Loads a version: fetches and verifies the head artifact, loads the base from the version's spec (a fine-tuned
+     * base, {@code graft-base:TASK/bN}, through the registry, cached under {@code $GRAFT_HOME/bases}).
+     */
     public static Classifier load(ModelRegistry registry, ModelUpdateEvent version, Path modelCache) {
-        return fromArtifact(version, registry.fetch(version.artifact()), modelCache);
+        return fromArtifact(version, registry.fetch(version.artifact()),
+                new BaseResolver(registry, BaseResolver.defaultBasesDir(), modelCache));
     }
 
     /**
@@ -54,8 +58,13 @@ public final class Classifier implements AutoCloseable {
      * usable as a {@link dev.graft.common.serving.ServingClient.Loader}.
      */
     public static Classifier fromArtifact(ModelUpdateEvent version, byte[] artifact, Path modelCache) {
+        return fromArtifact(version, artifact, new BaseResolver(null, BaseResolver.defaultBasesDir(), modelCache));
+    }
+
+    /** As {@link #fromArtifact(ModelUpdateEvent, byte[], Path)}, resolving fine-tuned bases with {@code bases}. */
+    public static Classifier fromArtifact(ModelUpdateEvent version, byte[] artifact, BaseResolver bases) {
         TrainedHead head = TrainedHead.fromBytes(artifact);
-        BaseNetwork base = BaseNetworks.load(version.base().spec(), version.base().cut(), version.base().inputSize(), modelCache);
+        BaseNetwork base = bases.load(version.base().spec(), version.base().cut(), version.base().inputSize());
         try {
             return new Classifier(version, base, head);
         } catch (RuntimeException e) {
