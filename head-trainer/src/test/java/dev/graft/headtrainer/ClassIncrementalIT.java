@@ -118,10 +118,23 @@ class ClassIncrementalIT {
      * another (validation rows published first, which changes the label order and so the initialisation);
      * the loss is to new classes, Shirt above all, not to forgetting (see the test above). Kept, disabled,
      * so the gap stays visible.
+     *
+     * <p><b>Measured cause</b> (FashionMnistHeadTest#classIncrementalWarmStartKeepsOldClasses, same head, raw
+     * pixels, ~2000 train images per phase, 531 old-class test images): 5-way before 0.885; after growth,
+     * 10-way on the old classes 0.827 (-5.8); a head trained <em>from scratch</em> on all 10 classes gets 0.846
+     * on the same images (-4.0), so about 4 of the ~6 points are the task getting harder, not the incremental
+     * procedure. Of the grown head's 92 old-class errors, 43 (47%) go to a new class, and every one of those to
+     * Shirt (T-shirt 15, Coat 12, Pullover 10, Dress 6, Trouser 0); the errors among old classes fell from 61
+     * (5-way) to 49, i.e. nothing was forgotten. The remaining ~2 points between the warm-started and the scratch
+     * head are the only part the trainer could win back; even then the criterion would sit at about -4 with
+     * seed noise of +-1-2 points, so it is not met reliably with these features. Not tried for lack of time:
+     * more epochs on growth, class-balanced replay (the phases are already balanced: 400 per class), better
+     * features than raw pixels (block_12_add at 96 px would need ~4600 images featurized in the IT).
      */
     @Test
     @Disabled("issue criterion not met robustly: old-class 10-way accuracy fell 6.3 points (4.2 with another label "
-            + "order); old-vs-old accuracy holds (+1.1 / +1.9). See the class javadoc")
+            + "order); a from-scratch 10-class head also loses 4.0; all old-to-new errors go to Shirt; old-vs-old "
+            + "accuracy holds (+1.1 / +1.9). See this method's javadoc")
     void issueCriterionOldClassAccuracyTenWayWithinFivePoints() {
         assertThat(m.after10()).as("issue criterion: old-class accuracy (10-way) within 5 points of before")
                 .isGreaterThanOrEqualTo(m.before() - 0.05);
