@@ -266,16 +266,48 @@ public final class Prober {
             }
         }
         LinearProbe probe = new LinearProbe(options.probe());
-        List<ProbeReport.Row> rows = new ArrayList<>();
-        for (int l = 0; l < layers.size(); l++) {
-            rows.add(row(probe, layers.get(l), features.perLayer().get(l), trainIdx, trainY, valIdx, valY,
-                    classes.size(), imagesPerSecond[l]));
-            progress.accept(l + 1);
+        // The fits are independent and single-threaded: run them on every core, the widest (raw pixels) first.
+        int fits = layers.size() + 1;
+        java.util.concurrent.atomic.AtomicLong done = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(
+                Math.max(1, Math.min(fits, Runtime.getRuntime().availableProcessors())));
+        try {
+            java.util.concurrent.Future<ProbeReport.Row> pixelsFit = pool.submit(() -> {
+                ProbeReport.Row r = row(probe, ProbeReport.PIXELS, features.pixels(), trainIdx, trainY, valIdx, valY,
+                        classes.size(), features.count() / features.pixelSeconds());
+                progress.accept(done.incrementAndGet());
+                return r;
+            });
+            List<java.util.concurrent.Future<ProbeReport.Row>> layerFits = new ArrayList<>();
+            for (int l = 0; l < layers.size(); l++) {
+                int layer = l;
+                layerFits.add(pool.submit(() -> {
+                    ProbeReport.Row r = row(probe, layers.get(layer), features.perLayer().get(layer), trainIdx, trainY,
+                            valIdx, valY, classes.size(), imagesPerSecond[layer]);
+                    progress.accept(done.incrementAndGet());
+                    return r;
+                }));
+            }
+            List<ProbeReport.Row> rows = new ArrayList<>();
+            for (java.util.concurrent.Future<ProbeReport.Row> f : layerFits) rows.add(join(f));
+            ProbeReport.Row pixels = join(pixelsFit);
+            return new ProbeReport(title, rows, pixels, classes.size(), notes);
+        } finally {
+            pool.shutdownNow();
         }
-        ProbeReport.Row pixels = row(probe, ProbeReport.PIXELS, features.pixels(), trainIdx, trainY, valIdx, valY,
-                classes.size(), features.count() / features.pixelSeconds());
-        progress.accept(layers.size() + 1);
-        return new ProbeReport(title, rows, pixels, classes.size(), notes);
+    }
+
+    private static <T> T join(java.util.concurrent.Future<T> f) {
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while fitting the probes", e);
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException re) throw re;
+            if (e.getCause() instanceof Error err) throw err;
+            throw new IllegalStateException(e.getCause());
+        }
     }
 
     private static ProbeReport.Row row(LinearProbe probe, String name, float[][] x, int[] trainIdx, int[] trainY,
