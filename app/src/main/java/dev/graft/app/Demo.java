@@ -70,6 +70,7 @@ public final class Demo {
     private final PrintStream out;
     private io.micrometer.core.instrument.MeterRegistry metrics;
     private final List<ModelUpdateEvent> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private volatile List<ModelUpdateEvent> taskLog;
 
     private DemoFineTune.Settings fineTune;
     private DemoFineTune.Result fineTuned;
@@ -101,9 +102,12 @@ public final class Demo {
         return (w == null || w.isAlive()) && (t == null || t.isAlive());
     }
 
-    /** The version events published during the run (for the report). */
+    /**
+     * The task's events for the report: the registry's whole log (versions and serving-alias moves) as read at the
+     * end of the run, or, if the run failed before that, the versions published during it.
+     */
     public List<ModelUpdateEvent> events() {
-        return List.copyOf(events);
+        return taskLog != null ? taskLog : List.copyOf(events);
     }
 
     public Demo(Settings settings, PrintStream out) {
@@ -191,6 +195,7 @@ public final class Demo {
                             f.freezePoint(), f.baseId(), f.imagesPerSecond(), f.seconds()));
                 }
                 classified = classifySome(registry);
+                taskLog = List.copyOf(registry.events(s.task()));
                 worker.close();
                 trainer.close();
                 join(workerThread);

@@ -23,6 +23,9 @@ final class FineTuneWorkerCommand implements Callable<Integer> {
     @Mixin
     ConfigOption config;
 
+    @Mixin
+    MetricsOptions metrics;
+
     @Option(names = "--group", defaultValue = FineTuneWorkerOptions.DEFAULT_GROUP,
             description = "Consumer group on the retrain-requests topic (default: ${DEFAULT-VALUE}).")
     String group;
@@ -35,8 +38,10 @@ final class FineTuneWorkerCommand implements Callable<Integer> {
     Path modelCache;
 
     @Override
-    public Integer call() {
-        KafkaSettings settings = kafka.connect();
+    public Integer call() throws java.io.IOException {
+        KafkaSettings connected = kafka.connect();
+        MetricsServer server = metrics.start("fine-tune-worker");
+        KafkaSettings settings = server == null ? connected : KafkaMetricsBridge.install(connected, server.registry());
         FineTuneWorkerOptions options = FineTuneWorkerOptions.defaults(kafka.topics(),
                         workerId != null ? workerId : "ftw-" + UUID.randomUUID().toString().substring(0, 8),
                         BaseResolver.defaultBasesDir(), modelCache != null ? modelCache : GraftHome.dir().resolve("models"))
@@ -58,7 +63,17 @@ final class FineTuneWorkerCommand implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(new Thread(worker::close, "graft-fine-tune-worker-shutdown"));
         System.err.printf("graft fine-tune-worker %s: group %s, requests from %s%n", options.workerId(),
                 options.groupId(), options.topics().retrainRequests());
-        worker.run();
+        java.util.concurrent.atomic.AtomicBoolean running = new java.util.concurrent.atomic.AtomicBoolean(true);
+        try (server) {
+            if (server != null) {
+                server.health(running::get);
+            }
+            try {
+                worker.run();
+            } finally {
+                running.set(false);
+            }
+        }
         return 0;
     }
 }

@@ -31,9 +31,10 @@ final class ReportCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         KafkaSettings settings = kafka.connect();
-        List<ModelUpdateEvent> versions = new ModelRegistry(kafka.topics(), () -> settings.consumer(null)).versions(task);
-        Path file = HtmlReport.write(out, task, versions, Map.of());
-        System.out.println("wrote " + file + " (" + versions.size() + " versions of " + task + ")");
+        List<ModelUpdateEvent> events = new ModelRegistry(kafka.topics(), () -> settings.consumer(null)).events(task);
+        Path file = HtmlReport.write(out, task, events, Map.of());
+        System.out.println("wrote " + file + " (" + events.stream().filter(ModelUpdateEvent::publishesVersion).count()
+                + " versions of " + task + ")");
         return 0;
     }
 }

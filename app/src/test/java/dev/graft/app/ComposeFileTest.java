@@ -34,7 +34,7 @@ class ComposeFileTest {
     @Test
     void hasTheServicesAndEveryOneHasAnImage() throws Exception {
         Map<String, Map<String, Object>> services = services();
-        assertThat(services).containsKeys("kafka", "feature-worker", "head-trainer", "predict-worker", "producer");
+        assertThat(services).containsKeys("kafka", "feature-worker", "head-trainer", "fine-tune-worker", "predict-worker", "producer");
         services.forEach((name, s) -> assertThat(s).as(name).containsKey("image"));
         assertThat(services.get("kafka").get("image")).isEqualTo("apache/kafka:4.4.0");
         assertThat(services.values().stream().filter(s -> s.containsKey("build")).map(s -> s.get("image")))

@@ -55,20 +55,7 @@ class HtmlReportTest {
     void chromiumDrawsTheLearningCurveAndTheConfusionMatrix() throws Exception {
         Assumptions.assumeTrue(Files.isExecutable(CHROMIUM), "no " + CHROMIUM + " (apt-get install chromium)");
         Path file = HtmlReport.write(dir.resolve("report"), "fashion", TestEvents.threeVersions("fashion"), Map.of(2, 0.78, 3, 0.84));
-        Path profile = Files.createDirectories(dir.resolve("chromium-profile"));
-        Path dom = dir.resolve("dom.html");
-        Process p = new ProcessBuilder(CHROMIUM.toString(), "--headless", "--no-sandbox", "--disable-gpu",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
-                "--disable-dev-shm-usage", "--user-data-dir=" + profile, "--dump-dom", file.toUri().toString())
-                .redirectOutput(dom.toFile())
-                .redirectError(dir.resolve("chromium.err").toFile())
-                .start();
-        if (!p.waitFor(90, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new AssertionError("chromium did not finish within 90 s");
-        }
-        String out = Files.readString(dom);
-        assertThat(p.exitValue()).as("chromium exit; stderr: %s", Files.readString(dir.resolve("chromium.err"))).isZero();
+        String out = dump(file);
         assertThat(out).contains("data-drawn=\"true\"");
 
         // learning curve: 3 validation points and 2 test points, at the right x, joined by lines
@@ -87,6 +74,52 @@ class HtmlReportTest {
         assertThat(cells).hasSize(9);
         assertThat(String.join("\n", cells)).contains("data-count=\"86\"", "data-count=\"90\"", "data-count=\"89\"");
         assertThat(out).contains("Confusion matrix of version 3");
+    }
+
+    @Test
+    void aliasEventsAreNotVersions() {
+        String html = HtmlReport.render("fashion", TestEvents.historyWithFineTuneAndRollback("fashion"), Map.of());
+        assertThat(matches(html, "<tr><td>[0-9]</td>")).hasSize(3);
+        assertThat(html).contains("<td>fine-tuned, promoted</td>", "<td>promoted, rollback target</td>", "<td>rollback</td>");
+        assertThatThrownBy(() -> HtmlReport.render("t", List.of(ModelUpdateEvent.aliasSet("t", "serving", 1, "manual",
+                java.time.Instant.EPOCH)), Map.of())).hasMessageContaining("no published versions");
+    }
+
+    @Test
+    @Timeout(120)
+    void chromiumMarksPromotionsRollbacksAndFineTunesAndShowsTheServingMatrix() throws Exception {
+        Assumptions.assumeTrue(Files.isExecutable(CHROMIUM), "no " + CHROMIUM + " (apt-get install chromium)");
+        Path file = HtmlReport.write(dir.resolve("report"), "fashion", TestEvents.historyWithFineTuneAndRollback("fashion"), Map.of());
+        String out = dump(file);
+        assertThat(out).contains("data-drawn=\"true\"");
+        assertThat(matches(out, "<circle[^>]*class=\"promo mark\"[^>]*>")).hasSize(3);
+        assertThat(String.join("\n", matches(out, "<path[^>]*class=\"rollback mark\"[^>]*>"))).contains("data-version=\"2\"")
+                .doesNotContain("data-version=\"3\"");
+        assertThat(String.join("\n", matches(out, "<path[^>]*class=\"ft mark\"[^>]*>"))).contains("data-version=\"3\"")
+                .doesNotContain("data-version=\"1\"");
+        // the serving version after the rollback is 2: its matrix is shown, not the newest's
+        assertThat(out).contains("Confusion matrix of version 2 (serving)");
+        assertThat(String.join("\n", matches(out, "<rect[^>]*class=\"cell\"[^>]*>"))).contains("data-count=\"85\"");
+        // throughput: a point per version, and the rate between versions (1000 images a minute)
+        assertThat(matches(out, "<circle[^>]*class=\"tp point\"[^>]*>")).hasSize(3);
+        assertThat(matches(out, "<text[^>]*class=\"rate\"[^>]*>16.7/s</text>")).hasSize(2);
+    }
+
+    private String dump(Path file) throws Exception {
+        Path profile = Files.createDirectories(dir.resolve("chromium-profile"));
+        Path dom = dir.resolve("dom.html");
+        Process p = new ProcessBuilder(CHROMIUM.toString(), "--headless", "--no-sandbox", "--disable-gpu",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+                "--disable-dev-shm-usage", "--user-data-dir=" + profile, "--dump-dom", file.toUri().toString())
+                .redirectOutput(dom.toFile())
+                .redirectError(dir.resolve("chromium.err").toFile())
+                .start();
+        if (!p.waitFor(90, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError("chromium did not finish within 90 s");
+        }
+        assertThat(p.exitValue()).as("chromium exit; stderr: %s", Files.readString(dir.resolve("chromium.err"))).isZero();
+        return Files.readString(dom);
     }
 
     private static List<String> matches(String s, String regex) {

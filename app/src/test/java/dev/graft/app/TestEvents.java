@@ -27,4 +27,22 @@ final class TestEvents {
                 version(task, 2, 2000, 0.80, new int[][] {{80, 12, 8}, {10, 85, 5}, {8, 7, 85}}),
                 version(task, 3, 3000, 0.86, new int[][] {{86, 9, 5}, {6, 90, 4}, {5, 6, 89}}));
     }
+
+    /**
+     * Three versions, the third from a fine-tuned base, with the serving history a task gets from promotions
+     * of all three and then one rollback (serving ends at version 2).
+     */
+    static List<ModelUpdateEvent> historyWithFineTuneAndRollback(String task) {
+        List<ModelUpdateEvent> v = threeVersions(task);
+        ModelUpdateEvent third = v.get(2);
+        ModelUpdateEvent fineTuned = new ModelUpdateEvent(third.type(), task, 3, third.createdAt(), third.base(), third.labels(),
+                third.metrics(), new ModelUpdateEvent.Lineage(third.lineage().featureOffsets(),
+                        Map.of("epochs", 1, "fineTuned", true), third.lineage().headArchitecture(), 2), third.artifact());
+        Instant t = Instant.parse("2026-01-01T12:00:00Z");
+        return List.of(
+                v.get(0), ModelUpdateEvent.aliasSet(task, ModelUpdateEvent.SERVING, 1, ModelUpdateEvent.REASON_PROMOTED, t.plusSeconds(61)),
+                v.get(1), ModelUpdateEvent.aliasSet(task, ModelUpdateEvent.SERVING, 2, ModelUpdateEvent.REASON_PROMOTED, t.plusSeconds(121)),
+                fineTuned, ModelUpdateEvent.aliasSet(task, ModelUpdateEvent.SERVING, 3, ModelUpdateEvent.REASON_PROMOTED, t.plusSeconds(181)),
+                ModelUpdateEvent.aliasSet(task, ModelUpdateEvent.SERVING, 2, ModelUpdateEvent.REASON_ROLLBACK, t.plusSeconds(200)));
+    }
 }
