@@ -6,6 +6,7 @@ import dev.graft.common.model.ModelRegistry;
 import dev.graft.headtrainer.HeadConfig;
 import dev.graft.headtrainer.HeadTrainerOptions;
 import dev.graft.headtrainer.HeadTrainerService;
+import dev.graft.headtrainer.RetrainTrigger;
 import dev.graft.headtrainer.TrainingPolicy;
 import java.time.Clock;
 import java.time.Duration;
@@ -83,6 +84,10 @@ final class HeadTrainerCommand implements Callable<Integer> {
         @Option(names = "--promotion-margin", defaultValue = "0.01", description = "A new version becomes 'serving' unless its validation accuracy is more than this below the serving one's (default: ${DEFAULT-VALUE}).")
         double promotionMargin;
 
+        @Option(names = "--auto-retrain-after", defaultValue = "0", paramLabel = "K",
+                description = "Publish a retrain request (fine-tune the last 2 blocks, 2 epochs, lr 1e-4, flips) when the last K versions did not improve on the best earlier validation accuracy; 0 = never (default: ${DEFAULT-VALUE}).")
+        int autoRetrainAfter;
+
         @Option(names = "--hidden", description = "Hidden units of the head; 0 = softmax regression (default: the head's default).")
         Integer hidden;
 
@@ -104,7 +109,12 @@ final class HeadTrainerCommand implements Callable<Integer> {
                 c = c.withLearningRate(learningRate);
             }
             TrainingPolicy.Settings d = o.policy();
-            return o.withHead(c).withPromotionMargin(promotionMargin).withPolicy(new TrainingPolicy.Settings(minNew, parseDuration(maxWait), d.minLabels(), d.minTrainCount()));
+            if (autoRetrainAfter < 0) {
+                throw new IllegalArgumentException("--auto-retrain-after must be >= 0 (0 = off), got " + autoRetrainAfter);
+            }
+            return o.withHead(c).withPromotionMargin(promotionMargin)
+                    .withAutoRetrain(autoRetrainAfter == 0 ? RetrainTrigger.Settings.OFF : RetrainTrigger.Settings.after(autoRetrainAfter))
+                    .withPolicy(new TrainingPolicy.Settings(minNew, parseDuration(maxWait), d.minLabels(), d.minTrainCount()));
         }
 
         static Duration parseDuration(String s) {

@@ -15,9 +15,11 @@ import java.util.Objects;
  * @param promotionMargin a new version becomes {@code serving} automatically unless its validation
  *                        accuracy is more than this below the serving version's (in [0, 1]; 0 = must not
  *                        be worse; 1 = always promote)
+ * @param autoRetrain publish a retrain request when heads stop improving ({@link RetrainTrigger}); off by default
  */
 public record HeadTrainerOptions(Topics topics, String task, List<String> baseIds, HeadConfig head,
-                                 TrainingPolicy.Settings policy, Duration retryBackoff, double promotionMargin) {
+                                 TrainingPolicy.Settings policy, Duration retryBackoff, double promotionMargin,
+                                 RetrainTrigger.Settings autoRetrain) {
     public static final double DEFAULT_PROMOTION_MARGIN = 0.01;
 
     public HeadTrainerOptions {
@@ -28,6 +30,7 @@ public record HeadTrainerOptions(Topics topics, String task, List<String> baseId
         Objects.requireNonNull(head, "head");
         Objects.requireNonNull(policy, "policy");
         Objects.requireNonNull(retryBackoff, "retryBackoff");
+        Objects.requireNonNull(autoRetrain, "autoRetrain (RetrainTrigger.Settings.OFF for none)");
         if (task == null || task.isBlank()) {
             throw new IllegalArgumentException("task must not be blank");
         }
@@ -44,20 +47,25 @@ public record HeadTrainerOptions(Topics topics, String task, List<String> baseId
 
     public static HeadTrainerOptions defaults(Topics topics, String task) {
         return new HeadTrainerOptions(topics, task, List.of(), HeadConfig.defaults(), TrainingPolicy.Settings.defaults(),
-                Duration.ofSeconds(2), DEFAULT_PROMOTION_MARGIN);
+                Duration.ofSeconds(2), DEFAULT_PROMOTION_MARGIN, RetrainTrigger.Settings.OFF);
     }
 
     public HeadTrainerOptions withPolicy(TrainingPolicy.Settings p) {
-        return new HeadTrainerOptions(topics, task, baseIds, head, p, retryBackoff, promotionMargin);
+        return new HeadTrainerOptions(topics, task, baseIds, head, p, retryBackoff, promotionMargin, autoRetrain);
     }
 
     public HeadTrainerOptions withHead(HeadConfig h) {
-        return new HeadTrainerOptions(topics, task, baseIds, h, policy, retryBackoff, promotionMargin);
+        return new HeadTrainerOptions(topics, task, baseIds, h, policy, retryBackoff, promotionMargin, autoRetrain);
     }
 
     /** Only these bases are candidates (empty = every base seen for the task). */
     public HeadTrainerOptions withBaseIds(List<String> ids) {
-        return new HeadTrainerOptions(topics, task, ids, head, policy, retryBackoff, promotionMargin);
+        return new HeadTrainerOptions(topics, task, ids, head, policy, retryBackoff, promotionMargin, autoRetrain);
+    }
+
+    /** The optional policy that publishes a retrain request when heads stop improving (off by default). */
+    public HeadTrainerOptions withAutoRetrain(RetrainTrigger.Settings a) {
+        return new HeadTrainerOptions(topics, task, baseIds, head, policy, retryBackoff, promotionMargin, a);
     }
 
     /** Whether features of {@code baseId} are a candidate of this task. */
@@ -66,7 +74,7 @@ public record HeadTrainerOptions(Topics topics, String task, List<String> baseId
     }
 
     public HeadTrainerOptions withPromotionMargin(double m) {
-        return new HeadTrainerOptions(topics, task, baseIds, head, policy, retryBackoff, m);
+        return new HeadTrainerOptions(topics, task, baseIds, head, policy, retryBackoff, m, autoRetrain);
     }
 
     /**

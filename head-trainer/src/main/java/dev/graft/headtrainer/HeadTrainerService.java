@@ -56,6 +56,7 @@ public final class HeadTrainerService implements Runnable, AutoCloseable {
     private final KafkaSettings kafka;
     private final Clock clock;
     private final HeadTrainer trainer = new HeadTrainer();
+    private final RetrainTrigger retrainTrigger;
     private final List<java.util.function.Consumer<ModelUpdateEvent>> listeners = new CopyOnWriteArrayList<>();
     private final PollLoopLifecycle lifecycle = new PollLoopLifecycle();
     /** Candidate bases by id, in order of first appearance (written by the trainer thread only). */
@@ -91,6 +92,7 @@ public final class HeadTrainerService implements Runnable, AutoCloseable {
         this.options = options;
         this.kafka = kafka;
         this.clock = clock;
+        this.retrainTrigger = new RetrainTrigger(options.autoRetrain());
     }
 
     /** Called on the trainer thread after each version is committed. */
@@ -476,8 +478,16 @@ public final class HeadTrainerService implements Runnable, AutoCloseable {
         if (promote) {
             registry.setAlias(p, options.task(), ModelUpdateEvent.SERVING, version, ModelUpdateEvent.REASON_PROMOTED, clock.instant());
         }
+        // the optional plateau policy: a retrain request, in the version's transaction (exactly one per plateau)
+        Optional<dev.graft.common.contract.RetrainRequest> retrain = retrainTrigger.requestFor(options.task(),
+                state.versions(), draft, clock.instant());
+        retrain.ifPresent(r -> p.send(new org.apache.kafka.clients.producer.ProducerRecord<>(options.topics().retrainRequests(),
+                options.task().getBytes(java.nio.charset.StandardCharsets.UTF_8), dev.graft.common.json.Json.toBytes(r))));
         beforeCommit.accept(version);
         p.commitTransaction();
+        retrainTrigger.committed(retrain.isPresent());
+        retrain.ifPresent(r -> log.info("[GRAFT-RETRAIN-REQUESTED] task {} request {} with version {}: {}", options.task(),
+                r.requestId(), version, r.reason()));
         lastPublished = Map.entry(version, head);
         log.info("[GRAFT-VERSION-PUBLISHED] task {} version {}: base {} (cut {}), validation accuracy {} on {} images, "
                         + "trained on {}; {}",
