@@ -27,8 +27,16 @@ final class BenchFeatures {
         @Option(names = "--batches", defaultValue = "1,8,16,32", description = "Batch sizes (default: ${DEFAULT-VALUE}).")
         String batches;
 
-        @Option(names = "--images", defaultValue = "64", description = "Images per measurement, rounded up to whole batches (default: ${DEFAULT-VALUE}).")
-        int images;
+        @Option(names = "--images", defaultValue = "auto", paramLabel = "N|auto", description = "Images per measurement, rounded up to "
+                + "whole batches; auto: per point, enough for --auto-seconds at the bare rate of a short calibration, "
+                + "so (b) measures throughput and not the worker's start (default: ${DEFAULT-VALUE}).")
+        String images;
+
+        @Option(names = "--auto-seconds", defaultValue = "15", description = "Target duration of an auto-sized point (default: ${DEFAULT-VALUE}).")
+        double autoSeconds;
+
+        @Option(names = "--no-worker-warm-up", description = "The pipeline's worker skips its warm-up pass (A/B of that lever; graft feature-worker --no-warm-up).")
+        boolean noWorkerWarmUp;
 
         @Option(names = "--warmup", defaultValue = "2", description = "Warm-up batches before each bare and torch measurement (default: ${DEFAULT-VALUE}).")
         int warmup;
@@ -75,15 +83,27 @@ final class BenchFeatures {
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
 
+        /** "auto" or a positive count. */
+        static int parseImages(String v) {
+            if (v.trim().equalsIgnoreCase("auto")) return FeatureBench.AUTO_IMAGES;
+            try {
+                int n = Integer.parseInt(v.trim());
+                if (n >= 1) return n;
+            } catch (NumberFormatException e) {
+                // reported below
+            }
+            throw new IllegalArgumentException("--images: '" + v + "' is neither a positive count nor auto");
+        }
+
         @Override
         public Integer call() throws Exception {
             FeatureBench.Settings settings;
             try {
                 List<Integer> res = FeatureBench.parseIntList(resolutions, "--resolutions");
                 List<Integer> bs = FeatureBench.parseIntList(batches, "--batches");
-                settings = new FeatureBench.Settings(base, cut, res, bs, images, warmup, threads, !noPipeline && !rss, !noTorch && !rss,
+                settings = new FeatureBench.Settings(base, cut, res, bs, parseImages(images), warmup, threads, !noPipeline && !rss, !noTorch && !rss,
                         modelCache != null ? modelCache : BaseNetworks.defaultCacheDir(),
-                        new TorchPeer(python, torchScript), executor, !noDl4j, rss, profile);
+                        new TorchPeer(python, torchScript), executor, !noDl4j, rss, profile, autoSeconds, !noWorkerWarmUp);
             } catch (IllegalArgumentException e) {
                 throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
             }

@@ -44,19 +44,23 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 public final class FeatureBench {
 
-    /** What to measure. {@code images} is rounded up to whole batches; {@code warmup} counts batches. */
     /**
+     * What to measure. {@code images} is rounded up to whole batches, {@link #AUTO_IMAGES} (0) sizes each point from a
+     * short bare calibration so the pipeline runs about {@code autoSeconds} (a throughput, not a start-up measurement);
+     * {@code warmup} counts batches; {@code workerWarmUp}: the pipeline's worker warms its inference thread while it
+     * joins (as {@code graft feature-worker} does by default).
      * {@code executor}: {@code folded} or {@code dl4j}, what (a) and (b) run on; {@code compareDl4j}: also time the
      * bare DL4J graph in the same run; {@code rss}: instead of the grid, a memory run of {@code images} images per
      * point sampling VmRSS after every batch.
      */
     public record Settings(String baseSpec, String cut, List<Integer> resolutions, List<Integer> batches, int images,
                            int warmup, int threads, boolean pipeline, boolean torch, Path modelCache, TorchPeer peer,
-                           String executor, boolean compareDl4j, boolean rss, boolean profile) {
+                           String executor, boolean compareDl4j, boolean rss, boolean profile, double autoSeconds,
+                           boolean workerWarmUp) {
         public Settings(String baseSpec, String cut, List<Integer> resolutions, List<Integer> batches, int images,
                         int warmup, int threads, boolean pipeline, boolean torch, Path modelCache, TorchPeer peer) {
             this(baseSpec, cut, resolutions, batches, images, warmup, threads, pipeline, torch, modelCache, peer,
-                    "folded", false, false, false);
+                    "folded", false, false, false, DEFAULT_AUTO_SECONDS, true);
         }
 
         public Settings {
@@ -64,8 +68,11 @@ public final class FeatureBench {
                 throw new IllegalArgumentException("executor '" + executor + "': expected folded or dl4j");
             }
             if (resolutions.isEmpty() || batches.isEmpty()) throw new IllegalArgumentException("empty grid");
-            if (images < 1 || warmup < 0 || threads < 1) {
-                throw new IllegalArgumentException("need images >= 1, warmup >= 0, threads >= 1");
+            if (images < 0 || warmup < 0 || threads < 1) {
+                throw new IllegalArgumentException("need images >= 1 (or auto), warmup >= 0, threads >= 1");
+            }
+            if (!(autoSeconds > 0 && autoSeconds <= 3600)) {
+                throw new IllegalArgumentException("auto seconds must be in (0, 3600], got " + autoSeconds);
             }
             for (int b : batches) {
                 if (b > FeatureWorkerOptions.MAX_BATCH) {
@@ -107,6 +114,12 @@ public final class FeatureBench {
             this(baseId, cut, threads, runs, notes, torchVersion, List.of());
         }
     }
+
+    /** {@code images} value asking for {@link #autoImages}. */
+    public static final int AUTO_IMAGES = 0;
+    public static final double DEFAULT_AUTO_SECONDS = 15;
+    /** Fewest images of an auto-sized point. */
+    static final int MIN_AUTO_IMAGES = 64;
 
     private final Settings s;
     private final PrintStream out;
@@ -151,8 +164,11 @@ public final class FeatureBench {
         try {
             if (s.pipeline()) {
                 broker = EmbeddedKafkaBroker.builder().build().start();
-                out.printf("embedded Kafka at %s (started in %.1f s, not timed)%n", broker.bootstrapServers(),
-                        broker.startDuration().toMillis() / 1000.0);
+                long c0 = System.nanoTime();
+                createInternalTopics(KafkaSettings.of(broker.bootstrapServers()));
+                out.printf("embedded Kafka at %s (started in %.1f s, internal topics in %.1f s, not timed)%n",
+                        broker.bootstrapServers(), broker.startDuration().toMillis() / 1000.0,
+                        (System.nanoTime() - c0) / 1e9);
             }
             for (int res : s.resolutions()) {
                 try (BaseNetwork base = BaseNetworks.load(src, s.cut(), res, s.executor());
@@ -164,7 +180,9 @@ public final class FeatureBench {
                         notes.add(res + "px: executor " + s.executor() + " unavailable, ran " + base.executor());
                     }
                     for (int batch : s.batches()) {
-                        int n = roundUp(s.images(), batch);
+                        int n = s.images() == AUTO_IMAGES
+                                ? autoImages(bare(base, res, batch, 4 * batch)[0], s.autoSeconds(), batch)
+                                : roundUp(s.images(), batch);
                         if (s.rss()) {
                             RssRun m = rss(base, res, batch, n);
                             rssRuns.add(m);
@@ -222,6 +240,30 @@ public final class FeatureBench {
             if (broker != null) broker.close();
         }
         return new Result(baseId, s.cut(), s.threads(), runs, notes, torchVersion, rssRuns);
+    }
+
+    /**
+     * A fresh broker creates {@code __transaction_state} on the first {@code initTransactions} and
+     * {@code __consumer_offsets} on the first coordinator lookup (~0.5 s each, measured): a one-off of a new
+     * cluster, not of a worker, so it happens here, before any timed run.
+     */
+    private static void createInternalTopics(KafkaSettings kafka) throws InterruptedException {
+        try (Producer<byte[], byte[]> p = kafka.transactionalProducer("graft-bench-internal-topics");
+             Admin admin = kafka.admin()) {
+            admin.listConsumerGroupOffsets("graft-bench-internal-topics").partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            throw new IllegalStateException("creating the broker's internal topics failed: " + e, e);
+        }
+    }
+
+    /**
+     * Images for an auto-sized point: enough for {@code seconds} at the calibrated bare rate, at least
+     * {@link #MIN_AUTO_IMAGES}, in whole batches.
+     */
+    static int autoImages(double bareImgS, double seconds, int batch) {
+        double want = Math.ceil(bareImgS * seconds);
+        int n = want >= 1_000_000 ? 1_000_000 : (int) want;
+        return roundUp(Math.max(MIN_AUTO_IMAGES, n), batch);
     }
 
     /**
@@ -312,7 +354,7 @@ public final class FeatureBench {
         }
         publish(kafka, topics, res, n);
         FeatureWorkerOptions o = FeatureWorkerOptions.defaults(topics, prefix + "features", "bench-" + res + "-" + batch)
-                .withBatchSize(batch);
+                .withBatchSize(batch).withWarmUp(s.workerWarmUp());
         long timeout = TimeUnit.MINUTES.toNanos(20);
         try (FeatureWorker worker = FeatureWorker.create(o, kafka, base)) {
             Thread t = new Thread(worker, "bench-feature-worker");
@@ -503,6 +545,8 @@ public final class FeatureBench {
         root.put("cut", r.cut());
         root.put("threads", r.threads());
         root.put("warmup_batches", s.warmup());
+        root.put("images_setting", s.images() == AUTO_IMAGES ? "auto " + s.autoSeconds() + " s" : String.valueOf(s.images()));
+        root.put("worker_warm_up", s.workerWarmUp());
         root.put("torch", r.torchVersion());
         root.put("cpus", Runtime.getRuntime().availableProcessors());
         root.put("notes", r.notes());

@@ -44,6 +44,11 @@ final class FeatureWorkerCommand implements Callable<Integer> {
                     + "each under its own base id (replaces --cut).")
     List<String> cuts;
 
+    @Option(names = "--warm-up", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Run one blank batch through the base on the inference thread while joining the group, so the "
+                    + "first real batch does not pay the thread's set-up (default: ${DEFAULT-VALUE}).")
+    boolean warmUp;
+
     @Option(names = "--batch-size", defaultValue = "16", description = "Images per forward pass and per transaction (default: ${DEFAULT-VALUE}).")
     int batchSize;
 
@@ -81,7 +86,7 @@ final class FeatureWorkerCommand implements Callable<Integer> {
             FeatureWorkerOptions options = FeatureWorkerOptions.defaults(kafka.topics(),
                             group != null ? group : defaultGroup(network),
                             workerId != null ? workerId : "fw-" + UUID.randomUUID().toString().substring(0, 8))
-                    .withBatchSize(batchSize);
+                    .withBatchSize(batchSize).withWarmUp(warmUp);
             FeatureWorker worker = FeatureWorker.create(options, settings, network);
             java.util.concurrent.atomic.AtomicBoolean running = new java.util.concurrent.atomic.AtomicBoolean(true);
             if (server != null) {

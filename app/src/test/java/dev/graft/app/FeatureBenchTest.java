@@ -118,6 +118,24 @@ class FeatureBenchTest {
     }
 
     @Test
+    void autoImagesCoverTheTargetDurationInWholeBatches() {
+        assertThat(FeatureBench.autoImages(140.0, 15, 16)).isEqualTo(2112); // 2100 rounded up to batches of 16
+        assertThat(FeatureBench.autoImages(30.0, 15, 32)).isEqualTo(480);
+        assertThat(FeatureBench.autoImages(1.0, 15, 16)).as("at least the floor").isEqualTo(FeatureBench.MIN_AUTO_IMAGES);
+        assertThat(FeatureBench.autoImages(1e12, 15, 1)).as("capped").isEqualTo(1_000_000);
+    }
+
+    @Test
+    void imagesFlagTakesACountOrAutoAndNothingElse() {
+        assertThat(BenchFeatures.Features.parseImages("auto")).isEqualTo(FeatureBench.AUTO_IMAGES);
+        assertThat(BenchFeatures.Features.parseImages("96")).isEqualTo(96);
+        assertThatThrownBy(() -> BenchFeatures.Features.parseImages("0")).hasMessageContaining("--images");
+        assertThatThrownBy(() -> BenchFeatures.Features.parseImages("lots")).hasMessageContaining("'lots'");
+        assertThatThrownBy(() -> new FeatureBench.Settings("b", "c", List.of(96), List.of(8), 0, 1, 2, false, false,
+                Path.of("."), null, "folded", false, false, false, 0, true)).hasMessageContaining("auto seconds");
+    }
+
+    @Test
     void benchImagesArePngsOfTheRequestedSize() throws Exception {
         byte[] png = FeatureBench.png(16, 3);
         java.awt.image.BufferedImage img = javax.imageio.ImageIO.read(new java.io.ByteArrayInputStream(png));

@@ -168,6 +168,9 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
             consumer = c;
             producer = p;
             exec.execute(() -> MDC.put("worker", options.workerId()));
+            if (options.warmUp() && featurizer != null) {
+                exec.execute(this::warmUp); // runs while the consumer joins; the first batch queues behind it
+            }
             lifecycle.owns(c);
             // the producer factory returns a producer after initTransactions(), which fenced any predecessor
             c.subscribe(List.of(options.topics().images()), new Rebalance());
@@ -193,6 +196,17 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
                 lifecycle.finished();
                 MDC.remove("worker");
             }
+        }
+    }
+
+    /** On the inference thread, before the first batch. A failure is logged: the first real batch meets it again. */
+    private void warmUp() {
+        long t0 = System.nanoTime();
+        try {
+            featurizer.warmUp(options.batchSize());
+            log.info("inference thread warmed up in {} ms", (System.nanoTime() - t0) / 1_000_000);
+        } catch (RuntimeException e) {
+            log.warn("warm-up forward pass failed (the first batch will show it again): {}", e.toString());
         }
     }
 

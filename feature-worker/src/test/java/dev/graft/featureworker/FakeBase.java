@@ -16,6 +16,9 @@ final class FakeBase implements BaseNetwork {
     private final List<BaseRef> refs = new ArrayList<>();
     private volatile CountDownLatch gate = new CountDownLatch(0);
     private final CountDownLatch entered = new CountDownLatch(1);
+    /** Forward passes run so far, and the batch size of the first. */
+    final java.util.concurrent.atomic.AtomicInteger passes = new java.util.concurrent.atomic.AtomicInteger();
+    volatile long firstPassImages = -1;
 
     FakeBase(int inputSize) {
         this(inputSize, 1);
@@ -58,6 +61,7 @@ final class FakeBase implements BaseNetwork {
 
     @Override
     public List<INDArray> extractAll(INDArray rgb255) {
+        if (passes.getAndIncrement() == 0) firstPassImages = rgb255.size(0);
         entered.countDown();
         try {
             gate.await();

@@ -152,6 +152,39 @@ class FeatureWorkerTest {
     }
 
     @Test
+    void warmUpRunsOneBlankBatchBeforeTheFirstRecordsAndCommitsNothingOfIt() throws Exception {
+        LogConsumer consumer = new LogConsumer();
+        FailingProducer producer = new FailingProducer(consumer);
+        FakeBase base = new FakeBase(8).gated();
+        FeatureWorkerOptions opts = new FeatureWorkerOptions(TOPICS, "g", "w-0", BATCH, Duration.ofMillis(50),
+                Duration.ofSeconds(5), Duration.ofMillis(10), true);
+        FeatureWorker worker = new FeatureWorker(opts, () -> consumer, () -> producer, new BatchFeaturizer(base, new ImageDecoder()));
+        CompletableFuture<Void> run = CompletableFuture.runAsync(worker);
+        assertThat(base.awaitForwardPass()).isTrue();
+        assertThat(producer.history()).as("nothing sent while the warm-up pass runs").isEmpty();
+        base.open();
+        waitFor(() -> worker.featurizedCount() == 2L * PER_PARTITION);
+        worker.close();
+        run.get(10, TimeUnit.SECONDS);
+        assertThat(base.firstPassImages).as("the warm-up pass is one full batch").isEqualTo(BATCH);
+        assertThat(base.passes.get()).as("one warm-up pass plus one per batch").isEqualTo(1 + 2 * PER_PARTITION / BATCH);
+        assertThat(committedImageIds(producer)).hasSize(2 * PER_PARTITION).doesNotHaveDuplicates();
+    }
+
+    @Test
+    void withoutWarmUpTheFirstPassIsTheFirstBatch() throws Exception {
+        LogConsumer consumer = new LogConsumer();
+        FailingProducer producer = new FailingProducer(consumer);
+        FakeBase base = new FakeBase(8);
+        FeatureWorker worker = worker(consumer, producer, base);
+        CompletableFuture<Void> run = CompletableFuture.runAsync(worker);
+        waitFor(() -> worker.featurizedCount() == 2L * PER_PARTITION);
+        worker.close();
+        run.get(10, TimeUnit.SECONDS);
+        assertThat(base.passes.get()).isEqualTo(2 * PER_PARTITION / BATCH);
+    }
+
+    @Test
     void slowBasePausesAllPartitionsAndKeepsPollingInsteadOfBufferingWithoutBound() throws Exception {
         LogConsumer consumer = new LogConsumer();
         FailingProducer producer = new FailingProducer(consumer);

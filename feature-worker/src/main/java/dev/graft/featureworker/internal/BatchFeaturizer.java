@@ -76,6 +76,15 @@ public final class BatchFeaturizer {
         }
     }
 
+    /**
+     * One forward pass of {@code n} blank images on the calling thread, results discarded: the first pass on a
+     * fresh thread pays ND4J's and oneDNN's per-thread set-up, which a worker overlaps with its group join.
+     */
+    public void warmUp(int n) {
+        int size = base.ref().inputSize();
+        extract(new float[n * Resizer.floatsPerImage(size)], n, size);
+    }
+
     /** Guard, decode and featurize a batch (both phases). */
     public Result featurize(List<ConsumerRecord<byte[], byte[]>> records) {
         return extract(decode(records));
