@@ -35,8 +35,8 @@ final class BenchFeatures {
         @Option(names = "--auto-seconds", defaultValue = "15", description = "Target duration of an auto-sized point (default: ${DEFAULT-VALUE}).")
         double autoSeconds;
 
-        @Option(names = "--no-worker-warm-up", description = "The pipeline's worker skips its warm-up pass (A/B of that lever; graft feature-worker --no-warm-up).")
-        boolean noWorkerWarmUp;
+        @Option(names = "--worker-warm-up", description = "The pipeline's worker runs its warm-up pass while joining (A/B of that lever; graft feature-worker --warm-up).")
+        boolean workerWarmUp;
 
         @Option(names = "--warmup", defaultValue = "2", description = "Warm-up batches before each bare and torch measurement (default: ${DEFAULT-VALUE}).")
         int warmup;
@@ -103,7 +103,7 @@ final class BenchFeatures {
                 List<Integer> bs = FeatureBench.parseIntList(batches, "--batches");
                 settings = new FeatureBench.Settings(base, cut, res, bs, parseImages(images), warmup, threads, !noPipeline && !rss, !noTorch && !rss,
                         modelCache != null ? modelCache : BaseNetworks.defaultCacheDir(),
-                        new TorchPeer(python, torchScript), executor, !noDl4j, rss, profile, autoSeconds, !noWorkerWarmUp);
+                        new TorchPeer(python, torchScript), executor, !noDl4j, rss, profile, autoSeconds, workerWarmUp);
             } catch (IllegalArgumentException e) {
                 throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
             }

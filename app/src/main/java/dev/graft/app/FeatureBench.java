@@ -48,7 +48,7 @@ public final class FeatureBench {
      * What to measure. {@code images} is rounded up to whole batches, {@link #AUTO_IMAGES} (0) sizes each point from a
      * short bare calibration so the pipeline runs about {@code autoSeconds} (a throughput, not a start-up measurement);
      * {@code warmup} counts batches; {@code workerWarmUp}: the pipeline's worker warms its inference thread while it
-     * joins (as {@code graft feature-worker} does by default).
+     * joins ({@code graft feature-worker --warm-up}).
      * {@code executor}: {@code folded} or {@code dl4j}, what (a) and (b) run on; {@code compareDl4j}: also time the
      * bare DL4J graph in the same run; {@code rss}: instead of the grid, a memory run of {@code images} images per
      * point sampling VmRSS after every batch.
@@ -60,7 +60,7 @@ public final class FeatureBench {
         public Settings(String baseSpec, String cut, List<Integer> resolutions, List<Integer> batches, int images,
                         int warmup, int threads, boolean pipeline, boolean torch, Path modelCache, TorchPeer peer) {
             this(baseSpec, cut, resolutions, batches, images, warmup, threads, pipeline, torch, modelCache, peer,
-                    "folded", false, false, false, DEFAULT_AUTO_SECONDS, true);
+                    "folded", false, false, false, DEFAULT_AUTO_SECONDS, false);
         }
 
         public Settings {

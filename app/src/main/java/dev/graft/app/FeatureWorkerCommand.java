@@ -44,9 +44,9 @@ final class FeatureWorkerCommand implements Callable<Integer> {
                     + "each under its own base id (replaces --cut).")
     List<String> cuts;
 
-    @Option(names = "--warm-up", negatable = true, defaultValue = "true", fallbackValue = "true",
-            description = "Run one blank batch through the base on the inference thread while joining the group, so the "
-                    + "first real batch does not pay the thread's set-up (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--warm-up", negatable = true, defaultValue = "false", fallbackValue = "true",
+            description = "Run one blank batch through the base on the inference thread while joining the group "
+                    + "(default: ${DEFAULT-VALUE}; measured no gain in graft bench features).")
     boolean warmUp;
 
     @Option(names = "--batch-size", defaultValue = "16", description = "Images per forward pass and per transaction (default: ${DEFAULT-VALUE}).")

@@ -15,8 +15,8 @@ import java.util.Objects;
  * @param maxBatchWait how long a partial batch may wait for more images before it is processed
  * @param shutdownTimeout how long {@link FeatureWorker#close()} waits for the open batch
  * @param warmUp run one forward pass of {@code batchSize} blank images on the inference thread while the consumer
- *               joins its group: the first pass on a fresh thread was measured at ~1.4 s for a 16-image 96 px batch
- *               (74 ms warm), and it otherwise delays the first commit
+ *               joins its group. Off by default: in {@code graft bench features} (base already warm from the bare
+ *               run) it did not shorten the time to the first commit (3 A/B pairs, 96 px batch 16, loaded machine)
  */
 public record FeatureWorkerOptions(Topics topics, String groupId, String workerId, int batchSize,
                                    Duration maxBatchWait, Duration shutdownTimeout, Duration retryBackoff,
@@ -37,7 +37,7 @@ public record FeatureWorkerOptions(Topics topics, String groupId, String workerI
         requirePositive(retryBackoff, "retryBackoff");
     }
 
-    /** Without the warm-up pass (for bases where a blank batch costs nothing or must not run, e.g. test fakes). */
+    /** Without the warm-up pass. */
     public FeatureWorkerOptions(Topics topics, String groupId, String workerId, int batchSize, Duration maxBatchWait,
                                 Duration shutdownTimeout, Duration retryBackoff) {
         this(topics, groupId, workerId, batchSize, maxBatchWait, shutdownTimeout, retryBackoff, false);
@@ -45,7 +45,7 @@ public record FeatureWorkerOptions(Topics topics, String groupId, String workerI
 
     public static FeatureWorkerOptions defaults(Topics topics, String groupId, String workerId) {
         return new FeatureWorkerOptions(topics, groupId, workerId, 16, Duration.ofMillis(500),
-                Duration.ofSeconds(30), Duration.ofSeconds(1), true);
+                Duration.ofSeconds(30), Duration.ofSeconds(1), false);
     }
 
     public FeatureWorkerOptions withBatchSize(int n) {
