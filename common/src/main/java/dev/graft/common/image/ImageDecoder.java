@@ -4,8 +4,11 @@ import dev.graft.common.image.ImageRejectedException.Reason;
 import java.awt.color.ColorSpace;
 import java.awt.image.BufferedImage;
 import java.awt.image.ColorModel;
+import java.awt.image.DataBufferByte;
 import java.awt.image.IndexColorModel;
+import java.awt.image.PixelInterleavedSampleModel;
 import java.awt.image.Raster;
+import java.awt.image.WritableRaster;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -93,6 +96,73 @@ public final class ImageDecoder {
 
     /** Converts any BufferedImage to interleaved 8-bit RGB as documented on the class. */
     public static RgbImage toRgb(BufferedImage img) {
+        byte[] fast = interleavedBytes(img);
+        return fast != null ? new RgbImage(img.getWidth(), img.getHeight(), fast) : toRgbGeneric(img);
+    }
+
+    /**
+     * The same conversion read straight from the pixel array, for what ImageIO's PNG and JPEG readers return most
+     * (8-bit gray, BGR, ABGR in sRGB, one unshared raster); null for anything else. Equal to
+     * {@link #toRgbGeneric} byte for byte (tested), about ten times cheaper than going through the colour model.
+     */
+    static byte[] interleavedBytes(BufferedImage img) {
+        int type = img.getType();
+        if (type != BufferedImage.TYPE_BYTE_GRAY && type != BufferedImage.TYPE_3BYTE_BGR
+                && type != BufferedImage.TYPE_4BYTE_ABGR) {
+            return null;
+        }
+        WritableRaster r = img.getRaster();
+        if (r.getParent() != null || r.getSampleModelTranslateX() != 0 || r.getSampleModelTranslateY() != 0
+                || !(r.getDataBuffer() instanceof DataBufferByte db) || db.getNumBanks() != 1 || db.getOffset() != 0
+                || !(r.getSampleModel() instanceof PixelInterleavedSampleModel sm)) {
+            return null;
+        }
+        int w = img.getWidth();
+        int h = img.getHeight();
+        int stride = sm.getPixelStride();
+        int[] bands = sm.getBandOffsets();
+        if (sm.getScanlineStride() != stride * w || bands.length != stride) {
+            return null;
+        }
+        byte[] src = db.getData();
+        byte[] out = new byte[3 * w * h];
+        int n = w * h;
+        if (type == BufferedImage.TYPE_BYTE_GRAY) {
+            for (int i = 0, p = 0; i < n; i++) {
+                byte g = src[i];
+                out[p++] = g;
+                out[p++] = g;
+                out[p++] = g;
+            }
+        } else if (type == BufferedImage.TYPE_3BYTE_BGR) {
+            int ro = bands[0];
+            int go = bands[1];
+            int bo = bands[2];
+            for (int i = 0, q = 0, p = 0; i < n; i++, q += 3) {
+                out[p++] = src[q + ro];
+                out[p++] = src[q + go];
+                out[p++] = src[q + bo];
+            }
+        } else {
+            if (img.isAlphaPremultiplied()) {
+                return null;
+            }
+            int ro = bands[0];
+            int go = bands[1];
+            int bo = bands[2];
+            int ao = bands[3];
+            for (int i = 0, q = 0, p = 0; i < n; i++, q += 4) {
+                int a = src[q + ao] & 0xff;
+                out[p++] = (byte) over(src[q + ro] & 0xff, a);
+                out[p++] = (byte) over(src[q + go] & 0xff, a);
+                out[p++] = (byte) over(src[q + bo] & 0xff, a);
+            }
+        }
+        return out;
+    }
+
+    /** The conversion for every colour model: gray from its raw samples, the rest through {@code getRGB}. */
+    static RgbImage toRgbGeneric(BufferedImage img) {
         int w = img.getWidth();
         int h = img.getHeight();
         byte[] out = new byte[3 * w * h];

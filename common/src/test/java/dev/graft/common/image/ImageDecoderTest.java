@@ -50,6 +50,55 @@ class ImageDecoderTest {
         assertThat(rgb.get(5, 5, 2)).isCloseTo(0x32, org.assertj.core.data.Offset.offset(4));
     }
 
+    /**
+     * The direct-array fast path must give the colour-model path's bytes exactly, for the image types ImageIO's
+     * readers return (random pixels, alpha included), both for images as built and as decoded from PNG and JPEG.
+     */
+    @Test
+    void fastPathEqualsColourModelPathByteForByte() {
+        java.util.Random rnd = new java.util.Random(42);
+        int[] types = {BufferedImage.TYPE_BYTE_GRAY, BufferedImage.TYPE_3BYTE_BGR, BufferedImage.TYPE_4BYTE_ABGR};
+        for (int type : types) {
+            BufferedImage img = new BufferedImage(37, 23, type);
+            WritableRaster r = img.getRaster();
+            for (int y = 0; y < r.getHeight(); y++) {
+                for (int x = 0; x < r.getWidth(); x++) {
+                    for (int b = 0; b < r.getNumBands(); b++) {
+                        r.setSample(x, y, b, rnd.nextInt(256));
+                    }
+                }
+            }
+            assertThat(ImageDecoder.interleavedBytes(img)).as("fast path taken for type %d", type).isNotNull();
+            assertThat(ImageDecoder.toRgb(img).rgb()).as("type %d", type)
+                    .isEqualTo(ImageDecoder.toRgbGeneric(img).rgb());
+            for (String format : type == BufferedImage.TYPE_4BYTE_ABGR ? new String[] {"png"} : new String[] {"png", "jpeg"}) {
+                RgbImage decoded = decoder.decode(TestImages.encode(img, format));
+                BufferedImage back = readBack(TestImages.encode(img, format));
+                assertThat(ImageDecoder.interleavedBytes(back)).as("fast path for decoded %s of type %d", format, type).isNotNull();
+                assertThat(decoded.rgb()).as("decoded %s of type %d", format, type)
+                        .isEqualTo(ImageDecoder.toRgbGeneric(back).rgb());
+            }
+        }
+    }
+
+    @Test
+    void fastPathDeclinesWhatItCannotReadDirectly() {
+        BufferedImage parent = new BufferedImage(8, 8, BufferedImage.TYPE_3BYTE_BGR);
+        assertThat(ImageDecoder.interleavedBytes(parent.getSubimage(1, 1, 4, 4))).as("sub-image shares a raster").isNull();
+        assertThat(ImageDecoder.interleavedBytes(new BufferedImage(4, 4, BufferedImage.TYPE_INT_RGB))).isNull();
+        assertThat(ImageDecoder.interleavedBytes(new BufferedImage(4, 4, BufferedImage.TYPE_4BYTE_ABGR_PRE))).isNull();
+        BufferedImage sub = parent.getSubimage(1, 1, 4, 4);
+        assertThat(ImageDecoder.toRgb(sub).rgb()).isEqualTo(ImageDecoder.toRgbGeneric(sub).rgb());
+    }
+
+    private static BufferedImage readBack(byte[] encoded) {
+        try {
+            return javax.imageio.ImageIO.read(new java.io.ByteArrayInputStream(encoded));
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
     @Test
     void grayIsReplicatedWithRawValues() {
         BufferedImage g = new BufferedImage(2, 1, BufferedImage.TYPE_BYTE_GRAY);

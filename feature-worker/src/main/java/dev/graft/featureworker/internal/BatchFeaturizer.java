@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -175,8 +176,9 @@ public final class BatchFeaturizer {
 
     private List<float[][]> extract(float[] buffer, int n, int size) {
         int pixels = size * size * 3;
-        float[] exact = buffer.length == n * pixels ? buffer : java.util.Arrays.copyOf(buffer, n * pixels);
-        INDArray input = Nd4j.create(exact, new long[] {n, size, size, 3}, 'c');
+        // one bulk copy into the native buffer (Nd4j.create(float[]) copies element by element)
+        INDArray input = Nd4j.createUninitialized(DataType.FLOAT, n, size, size, 3);
+        input.data().asNioFloat().put(0, buffer, 0, n * pixels);
         List<INDArray> outs = base.extractAll(input);
         if (outs.size() != base.refs().size()) {
             throw new IllegalStateException("base returned " + outs.size() + " outputs for " + base.refs().size() + " cuts");
