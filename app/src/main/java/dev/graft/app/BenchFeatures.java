@@ -65,6 +65,9 @@ final class BenchFeatures {
         @Option(names = "--no-pipeline", description = "Skip (b), the embedded-broker pipeline.")
         boolean noPipeline;
 
+        @Option(names = "--no-decode-ahead", description = "Run (b) with the worker's --no-decode-ahead (decoding on the inference thread), to measure that lever.")
+        boolean noDecodeAhead;
+
         @Option(names = "--no-torch", description = "Skip (c), the PyTorch peer.")
         boolean noTorch;
 
@@ -103,7 +106,8 @@ final class BenchFeatures {
                 List<Integer> bs = FeatureBench.parseIntList(batches, "--batches");
                 settings = new FeatureBench.Settings(base, cut, res, bs, parseImages(images), warmup, threads, !noPipeline && !rss, !noTorch && !rss,
                         modelCache != null ? modelCache : BaseNetworks.defaultCacheDir(),
-                        new TorchPeer(python, torchScript), executor, !noDl4j, rss, profile, autoSeconds, workerWarmUp);
+                        new TorchPeer(python, torchScript), executor, !noDl4j, rss, profile, autoSeconds, workerWarmUp,
+                        !noDecodeAhead);
             } catch (IllegalArgumentException e) {
                 throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
             }

@@ -56,11 +56,11 @@ public final class FeatureBench {
     public record Settings(String baseSpec, String cut, List<Integer> resolutions, List<Integer> batches, int images,
                            int warmup, int threads, boolean pipeline, boolean torch, Path modelCache, TorchPeer peer,
                            String executor, boolean compareDl4j, boolean rss, boolean profile, double autoSeconds,
-                           boolean workerWarmUp) {
+                           boolean workerWarmUp, boolean decodeAhead) {
         public Settings(String baseSpec, String cut, List<Integer> resolutions, List<Integer> batches, int images,
                         int warmup, int threads, boolean pipeline, boolean torch, Path modelCache, TorchPeer peer) {
             this(baseSpec, cut, resolutions, batches, images, warmup, threads, pipeline, torch, modelCache, peer,
-                    "folded", false, false, false, DEFAULT_AUTO_SECONDS, false);
+                    "folded", false, false, false, DEFAULT_AUTO_SECONDS, false, true);
         }
 
         public Settings {
@@ -354,7 +354,8 @@ public final class FeatureBench {
         }
         publish(kafka, topics, res, n);
         FeatureWorkerOptions o = FeatureWorkerOptions.defaults(topics, prefix + "features", "bench-" + res + "-" + batch)
-                .withBatchSize(batch).withWarmUp(s.workerWarmUp());
+                .withBatchSize(batch).withWarmUp(s.workerWarmUp())
+                .withDecodeAhead(s.decodeAhead());
         long timeout = TimeUnit.MINUTES.toNanos(20);
         try (FeatureWorker worker = FeatureWorker.create(o, kafka, base)) {
             Thread t = new Thread(worker, "bench-feature-worker");
@@ -539,6 +540,7 @@ public final class FeatureBench {
         root.put("runs", runs);
         if (!rss.isEmpty()) root.put("rss", rss);
         root.put("executor", s.executor());
+        root.put("decode_ahead", s.decodeAhead());
         root.put("max_physical_bytes", System.getProperty("org.bytedeco.javacpp.maxphysicalbytes"));
         root.put("base", s.baseSpec());
         root.put("base_id", r.baseId());

@@ -52,6 +52,10 @@ final class FeatureWorkerCommand implements Callable<Integer> {
     @Option(names = "--batch-size", defaultValue = "16", description = "Images per forward pass and per transaction (default: ${DEFAULT-VALUE}).")
     int batchSize;
 
+    @Option(names = "--decode-ahead", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Decode the next full batch on a second thread while the current one runs through the base (default: on; --no-decode-ahead decodes on the inference thread).")
+    boolean decodeAhead;
+
     @Option(names = "--follow-bases", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "Follow base-published events and featurize the whole images log again with each new base, "
                     + "in group GROUP.base-BASEID (default: on; --no-follow-bases turns it off).")
@@ -86,7 +90,8 @@ final class FeatureWorkerCommand implements Callable<Integer> {
             FeatureWorkerOptions options = FeatureWorkerOptions.defaults(kafka.topics(),
                             group != null ? group : defaultGroup(network),
                             workerId != null ? workerId : "fw-" + UUID.randomUUID().toString().substring(0, 8))
-                    .withBatchSize(batchSize).withWarmUp(warmUp);
+                    .withBatchSize(batchSize).withWarmUp(warmUp)
+                    .withDecodeAhead(decodeAhead);
             FeatureWorker worker = FeatureWorker.create(options, settings, network);
             java.util.concurrent.atomic.AtomicBoolean running = new java.util.concurrent.atomic.AtomicBoolean(true);
             if (server != null) {

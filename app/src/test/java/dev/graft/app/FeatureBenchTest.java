@@ -132,7 +132,7 @@ class FeatureBenchTest {
         assertThatThrownBy(() -> BenchFeatures.Features.parseImages("0")).hasMessageContaining("--images");
         assertThatThrownBy(() -> BenchFeatures.Features.parseImages("lots")).hasMessageContaining("'lots'");
         assertThatThrownBy(() -> new FeatureBench.Settings("b", "c", List.of(96), List.of(8), 0, 1, 2, false, false,
-                Path.of("."), null, "folded", false, false, false, 0, true)).hasMessageContaining("auto seconds");
+                Path.of("."), null, "folded", false, false, false, 0, true, true)).hasMessageContaining("auto seconds");
     }
 
     @Test

@@ -47,13 +47,15 @@ import org.slf4j.MDC;
  * offsets ({@code sendOffsetsToTransaction} with the group metadata). Downstream readers use
  * {@code read_committed}, so every image's vector appears exactly once or not at all.
  *
- * <p>Threads: the poll thread ({@link #run()}) alone owns the consumer and the producer; decoding, the forward
- * pass and Arrow encoding run on one inference thread. At most one batch is in flight there while the next one
- * is assembled; when the next one is full, all assigned partitions are paused (poll() keeps being called, so the
- * group membership and rebalances go on) and resumed when the in-flight batch returns. Its transaction
- * (begin, send, sendOffsetsToTransaction, commit) runs on the poll thread, after the following batch has been
- * handed to the inference thread, so Kafka round trips overlap with inference. Memory stays bounded: two batches
- * of records plus one batch of pixels.
+ * <p>Threads: the poll thread ({@link #run()}) alone owns the consumer and the producer; the forward pass and
+ * Arrow encoding run on one inference thread. At most one batch is in flight there while the next one is
+ * assembled; when the next one is full, all assigned partitions are paused (poll() keeps being called, so the
+ * group membership and rebalances go on) and resumed when the in-flight batch returns. With
+ * {@link FeatureWorkerOptions#decodeAhead()} that full next batch is decoded at once on a decode thread, while
+ * the in-flight one runs through the base (without it, the inference thread decodes before its forward pass).
+ * A batch's transaction (begin, send, sendOffsetsToTransaction, commit) runs on the poll thread, after the
+ * following batch has been handed to the inference thread, so Kafka round trips overlap with inference. Memory
+ * stays bounded: two batches of records plus two batches of pixels.
  *
  * <p>Rebalances (cooperative-sticky): assembled records of a revoked partition are dropped (their new owner
  * starts from the committed offsets); an in-flight batch holding a revoked partition's records is finished and
@@ -96,6 +98,10 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
     private Consumer<byte[], byte[]> consumer;
     private Producer<byte[], byte[]> producer;
     private ExecutorService inference;
+    /** Decodes the next full batch while the in-flight one runs; null without decode-ahead. */
+    private ExecutorService decoding;
+    /** The next batch being decoded ahead (its records are still the head of {@link #pending}), or null. */
+    private DecodeAhead ahead;
 
     /** A batch handed to the inference thread: its records and the records to send once it is done. */
     private record InFlight(List<ConsumerRecord<byte[], byte[]>> batch, Future<Output> output, long startNanos) {
@@ -106,6 +112,9 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
             return false;
         }
     }
+
+    /** The first records of {@link #pending}, already being decoded on the decode thread. */
+    private record DecodeAhead(List<ConsumerRecord<byte[], byte[]>> batch, Future<BatchFeaturizer.Decoded> decoded) {}
 
     /** What a featurized batch sends: encoded feature batches and dead letters. */
     private record Output(List<ProducerRecord<byte[], byte[]>> records, int images, List<BatchFeaturizer.Rejection> rejections) {}
@@ -156,18 +165,15 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
     public void run() {
         lifecycle.started();
         MDC.put("worker", options.workerId());
-        ExecutorService exec = Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "graft-inference-" + options.workerId());
-            t.setDaemon(true);
-            return t;
-        });
+        ExecutorService exec = workerThread("graft-inference-");
+        ExecutorService dec = options.decodeAhead() ? workerThread("graft-decode-") : null;
         FeatureBatchCodec codec = new FeatureBatchCodec();
         try (Consumer<byte[], byte[]> c = consumerFactory.get();
              Producer<byte[], byte[]> p = producerFactory.get()) {
             inference = exec;
+            decoding = dec;
             consumer = c;
             producer = p;
-            exec.execute(() -> MDC.put("worker", options.workerId()));
             if (options.warmUp() && featurizer != null) {
                 exec.execute(this::warmUp); // runs while the consumer joins; the first batch queues behind it
             }
@@ -179,13 +185,13 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
                 loop(c, p, codec);
             } finally {
                 discardInFlight(); // before the clients close: closing the consumer revokes its partitions
-                pending.clear();   // not committed: the group's next owner featurizes them
+                clearPending();    // not committed: the group's next owner featurizes them
             }
         } finally {
             try {
-                exec.shutdownNow();
-                if (!exec.awaitTermination(options.shutdownTimeout().toMillis(), TimeUnit.MILLISECONDS)) {
-                    log.warn("inference thread of {} did not end within {}", options.workerId(), options.shutdownTimeout());
+                stop(exec, "inference");
+                if (dec != null) {
+                    stop(dec, "decode");
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -196,6 +202,24 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
                 lifecycle.finished();
                 MDC.remove("worker");
             }
+        }
+    }
+
+    /** A daemon single-thread executor named after this worker, its thread carrying the worker's MDC. */
+    private ExecutorService workerThread(String prefix) {
+        ExecutorService e = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, prefix + options.workerId());
+            t.setDaemon(true);
+            return t;
+        });
+        e.execute(() -> MDC.put("worker", options.workerId()));
+        return e;
+    }
+
+    private void stop(ExecutorService e, String what) throws InterruptedException {
+        e.shutdownNow();
+        if (!e.awaitTermination(options.shutdownTimeout().toMillis(), TimeUnit.MILLISECONDS)) {
+            log.warn("{} thread of {} did not end within {}", what, options.workerId(), options.shutdownTimeout());
         }
     }
 
@@ -263,6 +287,7 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
         boolean full = inFlight != null && pending.size() >= options.batchSize();
         if (full) {
             consumer.pause(consumer.assignment()); // also newly assigned partitions
+            decodeAhead();
         } else if (paused) {
             resumeAll(consumer);
         }
@@ -293,15 +318,53 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
         List<ConsumerRecord<byte[], byte[]>> batch = new ArrayList<>(pending.subList(0, n));
         pending.subList(0, n).clear();
         oldestPendingNanos = System.nanoTime();
-        inFlight = new InFlight(batch, inference.submit(() -> featurize(batch, codec)), System.nanoTime());
+        Future<BatchFeaturizer.Decoded> decoded = takeDecodedAhead(batch);
+        inFlight = new InFlight(batch, inference.submit(() -> featurize(batch, decoded, codec)), System.nanoTime());
     }
 
-    /** On the inference thread: decode, forward pass, encode. Nothing here touches Kafka. */
-    private Output featurize(List<ConsumerRecord<byte[], byte[]>> batch, FeatureBatchCodec codec) {
+    /** Starts decoding the next full batch on the decode thread (once per batch). */
+    private void decodeAhead() {
+        if (decoding == null || ahead != null || pending.size() < options.batchSize() || !lifecycle.running()) {
+            return;
+        }
+        List<ConsumerRecord<byte[], byte[]>> batch = new ArrayList<>(pending.subList(0, options.batchSize()));
+        ahead = new DecodeAhead(batch, decoding.submit(() -> featurizer.decode(batch)));
+    }
+
+    /**
+     * The decode-ahead result if it was started for exactly these records; null otherwise (a rebalance removed
+     * some of them: that decoding is dropped and the inference thread decodes the batch itself).
+     */
+    private Future<BatchFeaturizer.Decoded> takeDecodedAhead(List<ConsumerRecord<byte[], byte[]>> batch) {
+        DecodeAhead a = ahead;
+        ahead = null;
+        if (a == null) {
+            return null;
+        }
+        if (a.batch().equals(batch)) { // ConsumerRecord has identity equality: the same polled records
+            return a.decoded();
+        }
+        a.decoded().cancel(false);
+        return null;
+    }
+
+    /** Drops the records not handed to the inference thread, and their decoding ahead. */
+    private void clearPending() {
+        pending.clear();
+        if (ahead != null) {
+            ahead.decoded().cancel(false);
+            ahead = null;
+        }
+    }
+
+    /** On the inference thread: decode (unless decoded ahead), forward pass, encode. Nothing here touches Kafka. */
+    private Output featurize(List<ConsumerRecord<byte[], byte[]>> batch, Future<BatchFeaturizer.Decoded> decodedAhead,
+                             FeatureBatchCodec codec) throws InterruptedException, ExecutionException {
         ConsumerRecord<byte[], byte[]> first = batch.get(0);
         MDC.put("batch", first.topic() + "-" + first.partition() + "@" + first.offset() + "+" + batch.size());
         try {
-            BatchFeaturizer.Result result = featurizer.featurize(batch);
+            BatchFeaturizer.Decoded decoded = decodedAhead != null ? decodedAhead.get() : featurizer.decode(batch);
+            BatchFeaturizer.Result result = featurizer.extract(decoded);
             List<ProducerRecord<byte[], byte[]>> out = new ArrayList<>();
             // One Arrow message per cut and task, so a head trainer reads only its own tasks' batches of its base.
             Map<String, Map<String, List<FeatureRow>>> byBaseAndTask = new LinkedHashMap<>();
@@ -405,7 +468,7 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
     }
 
     private void rewind(Consumer<byte[], byte[]> c) {
-        pending.clear();
+        clearPending();
         if (paused) {
             resumeAll(c);
             paused = false;

@@ -17,10 +17,13 @@ import java.util.Objects;
  * @param warmUp run one forward pass of {@code batchSize} blank images on the inference thread while the consumer
  *               joins its group. Off by default: in {@code graft bench features} (base already warm from the bare
  *               run) it did not shorten the time to the first commit (3 A/B pairs, 96 px batch 16, loaded machine)
+ * @param retryBackoff pause after an aborted transaction before reading again
+ * @param decodeAhead decode the next full batch on a second thread while the current one runs through the base
+ *                    (off: decoding and the forward pass share the inference thread)
  */
 public record FeatureWorkerOptions(Topics topics, String groupId, String workerId, int batchSize,
                                    Duration maxBatchWait, Duration shutdownTimeout, Duration retryBackoff,
-                                   boolean warmUp) {
+                                   boolean warmUp, boolean decodeAhead) {
 
     /** Keeps one Arrow batch (256 x 2048 floats = 2 MiB) well under Topics.MAX_MESSAGE_BYTES. */
     public static final int MAX_BATCH = 256;
@@ -37,23 +40,30 @@ public record FeatureWorkerOptions(Topics topics, String groupId, String workerI
         requirePositive(retryBackoff, "retryBackoff");
     }
 
-    /** Without the warm-up pass. */
+    /** Without the warm-up pass, with decode-ahead. */
     public FeatureWorkerOptions(Topics topics, String groupId, String workerId, int batchSize, Duration maxBatchWait,
                                 Duration shutdownTimeout, Duration retryBackoff) {
-        this(topics, groupId, workerId, batchSize, maxBatchWait, shutdownTimeout, retryBackoff, false);
+        this(topics, groupId, workerId, batchSize, maxBatchWait, shutdownTimeout, retryBackoff, false, true);
     }
 
     public static FeatureWorkerOptions defaults(Topics topics, String groupId, String workerId) {
         return new FeatureWorkerOptions(topics, groupId, workerId, 16, Duration.ofMillis(500),
-                Duration.ofSeconds(30), Duration.ofSeconds(1), false);
+                Duration.ofSeconds(30), Duration.ofSeconds(1), false, true);
     }
 
     public FeatureWorkerOptions withBatchSize(int n) {
-        return new FeatureWorkerOptions(topics, groupId, workerId, n, maxBatchWait, shutdownTimeout, retryBackoff, warmUp);
+        return new FeatureWorkerOptions(topics, groupId, workerId, n, maxBatchWait, shutdownTimeout, retryBackoff, warmUp,
+                decodeAhead);
     }
 
     public FeatureWorkerOptions withWarmUp(boolean on) {
-        return new FeatureWorkerOptions(topics, groupId, workerId, batchSize, maxBatchWait, shutdownTimeout, retryBackoff, on);
+        return new FeatureWorkerOptions(topics, groupId, workerId, batchSize, maxBatchWait, shutdownTimeout, retryBackoff, on,
+                decodeAhead);
+    }
+
+    public FeatureWorkerOptions withDecodeAhead(boolean on) {
+        return new FeatureWorkerOptions(topics, groupId, workerId, batchSize, maxBatchWait, shutdownTimeout, retryBackoff,
+                warmUp, on);
     }
 
     public String transactionalId() {
