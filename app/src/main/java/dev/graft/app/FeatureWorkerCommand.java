@@ -93,10 +93,8 @@ final class FeatureWorkerCommand implements Callable<Integer> {
                     .withBatchSize(batchSize).withWarmUp(warmUp)
                     .withDecodeAhead(decodeAhead);
             FeatureWorker worker = FeatureWorker.create(options, settings, network);
-            java.util.concurrent.atomic.AtomicBoolean running = new java.util.concurrent.atomic.AtomicBoolean(true);
             if (server != null) {
                 GraftMetrics.bindFeatureWorker(server.registry(), worker, options.workerId());
-                server.health(running::get);
             }
             Runtime.getRuntime().addShutdownHook(new Thread(worker::close, "graft-feature-worker-shutdown"));
             for (BaseRef r : network.refs()) {
@@ -117,12 +115,11 @@ final class FeatureWorkerCommand implements Callable<Integer> {
                 Runtime.getRuntime().addShutdownHook(new Thread(follower::close, "graft-base-follower-shutdown"));
             }
             try {
-                worker.run();
+                MetricsServer.runHealthy(server, worker::run);
             } finally {
                 if (follower != null) {
                     follower.close();
                 }
-                running.set(false);
             }
         } finally {
             if (server != null) {

@@ -63,16 +63,8 @@ final class FineTuneWorkerCommand implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(new Thread(worker::close, "graft-fine-tune-worker-shutdown"));
         System.err.printf("graft fine-tune-worker %s: group %s, requests from %s%n", options.workerId(),
                 options.groupId(), options.topics().retrainRequests());
-        java.util.concurrent.atomic.AtomicBoolean running = new java.util.concurrent.atomic.AtomicBoolean(true);
         try (server) {
-            if (server != null) {
-                server.health(running::get);
-            }
-            try {
-                worker.run();
-            } finally {
-                running.set(false);
-            }
+            MetricsServer.runHealthy(server, worker::run);
         }
         return 0;
     }

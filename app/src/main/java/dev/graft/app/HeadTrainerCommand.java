@@ -50,18 +50,12 @@ final class HeadTrainerCommand implements Callable<Integer> {
                 e.version(), e.task(), e.metrics().validationAccuracy(), e.metrics().validationCount(), e.metrics().trainCount(),
                 e.base().cut(), e.lineage().candidates() == null ? "" : " (candidates: " + candidateScores(e) + ")"));
         Runtime.getRuntime().addShutdownHook(new Thread(service::close, "graft-head-trainer-shutdown"));
-        java.util.concurrent.atomic.AtomicBoolean running = new java.util.concurrent.atomic.AtomicBoolean(true);
         try (server; AliasWatcher serving = server == null ? null : GraftMetrics.watchServingVersion(server.registry(),
                 new ModelRegistry(kafka.topics(), () -> settings.consumer(null)), task)) {
             if (server != null) {
                 GraftMetrics.bindHeadTrainer(server.registry(), service, task);
-                server.health(running::get);
             }
-            try {
-                service.run();
-            } finally {
-                running.set(false);
-            }
+            MetricsServer.runHealthy(server, service::run);
         }
         return 0;
     }

@@ -16,6 +16,7 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -68,6 +69,22 @@ public final class MetricsServer implements AutoCloseable {
     /** What {@code /health} reports; UP by default. */
     public void health(BooleanSupplier check) {
         this.healthy = check;
+    }
+
+    /**
+     * Runs a role's loop on this thread with {@code /health} UP while it runs and DOWN once it returned or threw
+     * (the exception passes on). Without a server (no {@code --metrics-port}) it just runs the loop.
+     */
+    static void runHealthy(MetricsServer server, Runnable loop) {
+        AtomicBoolean running = new AtomicBoolean(true);
+        if (server != null) {
+            server.health(running::get);
+        }
+        try {
+            loop.run();
+        } finally {
+            running.set(false);
+        }
     }
 
     private void metrics(HttpExchange ex) throws IOException {

@@ -5,7 +5,6 @@ import dev.graft.headtrainer.predict.PredictWorker;
 import dev.graft.headtrainer.predict.PredictWorkerOptions;
 import java.time.Clock;
 import java.util.concurrent.Callable;
-import java.util.concurrent.atomic.AtomicBoolean;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -48,20 +47,14 @@ final class PredictWorkerCommand implements Callable<Integer> {
         MetricsServer server = metrics.start("predict-worker");
         KafkaSettings settings = server == null ? connected : KafkaMetricsBridge.install(connected, server.registry());
         PredictWorker worker = new PredictWorker(options, settings, Clock.systemUTC());
-        AtomicBoolean running = new AtomicBoolean(true);
         Runtime.getRuntime().addShutdownHook(new Thread(worker::close, "graft-predict-worker-shutdown"));
         System.err.printf("graft predict-worker %s: task %s, %s rows, group %s, predictions to %s%n", workerId, task,
                 all ? "all" : "unlabelled", options.groupId(), options.topics().predictions());
         try (server) {
             if (server != null) {
                 GraftMetrics.bindPredictWorker(server.registry(), worker, task);
-                server.health(running::get);
             }
-            try {
-                worker.run();
-            } finally {
-                running.set(false);
-            }
+            MetricsServer.runHealthy(server, worker::run);
         }
         return 0;
     }

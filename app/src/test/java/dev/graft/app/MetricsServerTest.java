@@ -1,6 +1,7 @@
 package dev.graft.app;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.graft.common.contract.Topics;
 import dev.graft.common.kafka.KafkaSettings;
@@ -77,5 +78,40 @@ class MetricsServerTest {
             }
             assertThat(get(server, "/metrics").body()).doesNotContain("kafka_consumer_records_lag_max{", "kafka_producer_record_send_rate{");
         }
+    }
+
+    @Test
+    void healthIsUpWhileTheRoleLoopRunsAndDownOnceItReturned() throws Exception {
+        try (MetricsServer server = MetricsServer.start(0, "test")) {
+            int[] during = new int[1];
+            MetricsServer.runHealthy(server, () -> {
+                try {
+                    during[0] = get(server, "/health").statusCode();
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            assertThat(during[0]).isEqualTo(200);
+            HttpResponse<String> after = get(server, "/health");
+            assertThat(after.statusCode()).isEqualTo(503);
+            assertThat(after.body()).contains("\"DOWN\"");
+        }
+    }
+
+    @Test
+    void healthIsDownAndTheFailurePassesOnWhenTheRoleLoopThrows() throws Exception {
+        try (MetricsServer server = MetricsServer.start(0, "test")) {
+            assertThatThrownBy(() -> MetricsServer.runHealthy(server, () -> {
+                throw new IllegalStateException("broker gone");
+            })).isInstanceOf(IllegalStateException.class).hasMessage("broker gone");
+            assertThat(get(server, "/health").statusCode()).isEqualTo(503);
+        }
+    }
+
+    @Test
+    void withoutAServerTheRoleLoopJustRuns() {
+        boolean[] ran = new boolean[1];
+        MetricsServer.runHealthy(null, () -> ran[0] = true);
+        assertThat(ran[0]).isTrue();
     }
 }
