@@ -86,11 +86,6 @@ public final class BatchFeaturizer {
         extract(new float[n * Resizer.floatsPerImage(size)], n, size);
     }
 
-    /** Guard, decode and featurize a batch (both phases). */
-    public Result featurize(List<ConsumerRecord<byte[], byte[]>> records) {
-        return extract(decode(records));
-    }
-
     /** First phase: contract headers, guard, decode, resize into one buffer. Uses no network state. */
     public Decoded decode(List<ConsumerRecord<byte[], byte[]>> records) {
         int size = base.ref().inputSize();
