@@ -7,11 +7,13 @@ import dev.graft.producer.LabelledImage;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.PriorityQueue;
 import java.util.function.Supplier;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -54,7 +56,9 @@ public record ProbeSample(List<Image> images, String description) {
      * Up to {@code limit} labelled images of a source, split by the hash of the id ({@link Split#assign} with
      * {@code validationPercent} and no test share). When the source announces more images than the limit, a
      * stable hash draw (of the id, independent of the split's) keeps about {@code limit} of them spread over the
-     * whole source, so a class-sorted folder still gives every class; the first {@code limit} kept are used.
+     * whole source, so a class-sorted folder still gives every class; the first {@code limit} kept are used. When
+     * the draw falls short (it is random in the ids), the rejected images with the smallest draw fill the sample
+     * up, so it holds {@code min(limit, labelled images)} images; at most {@code limit} rejected ones are held.
      */
     public static ProbeSample fromSource(ImageSource source, int limit, double validationPercent) {
         requireLimit(limit);
@@ -62,17 +66,30 @@ public record ProbeSample(List<Image> images, String description) {
         // 10% extra so that the hash draw rarely falls short of the limit.
         double keepPercent = expected > limit ? Math.min(99.999, 110.0 * limit / expected) : 100;
         List<Image> out = new ArrayList<>();
+        // Rejected images by draw, largest first, so the head is the one to give up when over capacity.
+        PriorityQueue<Drawn> rejected = new PriorityQueue<>(Comparator.comparingDouble(Drawn::draw).reversed());
         while (source.hasNext() && out.size() < limit) {
             LabelledImage img = source.next();
             if (img.label() == null) continue;
-            if (keepPercent < 100 && Split.assign("probe-sample:" + img.id(), keepPercent, 0) != Split.VALIDATION) {
-                continue;
-            }
             boolean validation = Split.assign(img.id(), validationPercent, 0) == Split.VALIDATION;
-            out.add(new Image(img.id(), img.label(), validation, img.bytes()));
+            Image image = new Image(img.id(), img.label(), validation, img.bytes());
+            double draw = keepPercent < 100 ? Split.percentile("probe-sample:" + img.id()) : 0;
+            if (draw < keepPercent) {
+                out.add(image);
+            } else {
+                rejected.add(new Drawn(draw, image));
+            }
+            while (rejected.size() > limit - out.size()) rejected.poll();
+        }
+        if (out.size() < limit && !rejected.isEmpty()) {
+            List<Drawn> fill = new ArrayList<>(rejected);
+            fill.sort(Comparator.comparingDouble(Drawn::draw));
+            fill.forEach(d -> out.add(d.image()));
         }
         return new ProbeSample(out, source.describe() + ", validation " + fmt(validationPercent) + "% by id hash");
     }
+
+    private record Drawn(double draw, Image image) {}
 
     /**
      * The first {@code limit} labelled train and validation images of {@code task} on the images topic, read from

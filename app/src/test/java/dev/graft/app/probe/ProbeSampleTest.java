@@ -5,10 +5,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.graft.common.contract.ImageHeaders;
 import dev.graft.common.contract.Split;
 import dev.graft.producer.ClassFolderSource;
+import dev.graft.producer.ImageSource;
+import dev.graft.producer.LabelledImage;
 import java.awt.image.BufferedImage;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
 import javax.imageio.ImageIO;
@@ -30,13 +33,68 @@ class ProbeSampleTest {
         try (ClassFolderSource src = new ClassFolderSource(dir)) {
             s = ProbeSample.fromSource(src, 30, 25);
         }
-        assertThat(s.images()).hasSizeBetween(24, 30);
+        // The hash draw of 27.5% of 120 random ids can fall short of 30; the fill-up must make it exactly 30.
+        assertThat(s.images()).hasSize(30);
+        assertThat(s.images().stream().map(ProbeSample.Image::id).distinct()).hasSize(30);
         Set<String> labels = s.images().stream().map(ProbeSample.Image::label).collect(Collectors.toSet());
         assertThat(labels).containsExactlyInAnyOrder("a", "b", "c");
         for (ProbeSample.Image img : s.images()) {
             assertThat(img.validation()).isEqualTo(Split.assign(img.id(), 25, 0) == Split.VALIDATION);
         }
         assertThat(s.trainCount() + s.validationCount()).isEqualTo(s.images().size());
+    }
+
+    @Test
+    void drawFallingShortIsFilledUpFromTheRejectedWithTheSmallestDraw() {
+        // The source announces 1000 images but has 40: the draw keeps ~3.3% and must be topped up to 30.
+        List<ProbeSample.Image> first = ProbeSample.fromSource(new Announcing(40, 1000), 30, 10).images();
+        List<ProbeSample.Image> again = ProbeSample.fromSource(new Announcing(40, 1000), 30, 10).images();
+        assertThat(first).hasSize(30);
+        assertThat(first.stream().map(ProbeSample.Image::id).distinct()).hasSize(30);
+        assertThat(first.stream().map(ProbeSample.Image::id).toList())
+                .isEqualTo(again.stream().map(ProbeSample.Image::id).toList());
+        // The 10 left out are those with the largest draw.
+        Set<String> kept = first.stream().map(ProbeSample.Image::id).collect(Collectors.toSet());
+        double maxKept = kept.stream().mapToDouble(id -> Split.percentile("probe-sample:" + id)).max().orElseThrow();
+        for (int i = 0; i < 40; i++) {
+            String id = "img-" + i;
+            if (!kept.contains(id)) assertThat(Split.percentile("probe-sample:" + id)).isGreaterThan(maxKept);
+        }
+        // A source with fewer images than the limit gives all of them.
+        assertThat(ProbeSample.fromSource(new Announcing(12, 1000), 30, 10).images()).hasSize(12);
+    }
+
+    /** {@code n} tiny labelled images whose source claims {@code announced}. */
+    private static final class Announcing implements ImageSource {
+        private final int n;
+        private final long announced;
+        private int i;
+
+        Announcing(int n, long announced) {
+            this.n = n;
+            this.announced = announced;
+        }
+
+        @Override
+        public boolean hasNext() {
+            return i < n;
+        }
+
+        @Override
+        public LabelledImage next() {
+            int k = i++;
+            return new LabelledImage("img-" + k, new byte[] {(byte) k}, "image/png", "c" + (k % 3), null);
+        }
+
+        @Override
+        public long expectedCount() {
+            return announced;
+        }
+
+        @Override
+        public String describe() {
+            return "announcing";
+        }
     }
 
     @Test

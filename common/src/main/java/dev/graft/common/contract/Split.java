@@ -44,8 +44,8 @@ public enum Split {
         return TRAIN;
     }
 
-    /** The id's stable position in [0,100). */
-    static double percentile(String imageId) {
+    /** The id's stable position in [0,100): the SHA-1 of its UTF-8 bytes, so it is the same on every machine. */
+    public static double percentile(String imageId) {
         try {
             byte[] d = MessageDigest.getInstance("SHA-1").digest(imageId.getBytes(StandardCharsets.UTF_8));
             long v = 0;
