@@ -54,42 +54,31 @@ public record ProbeSample(List<Image> images, String description) {
 
     /**
      * Up to {@code limit} labelled images of a source, split by the hash of the id ({@link Split#assign} with
-     * {@code validationPercent} and no test share). When the source announces more images than the limit, a
-     * stable hash draw (of the id, independent of the split's) keeps about {@code limit} of them spread over the
-     * whole source, so a class-sorted folder still gives every class; the first {@code limit} kept are used. When
-     * the draw falls short (it is random in the ids), the rejected images with the smallest draw fill the sample
-     * up, so it holds {@code min(limit, labelled images)} images; at most {@code limit} rejected ones are held.
+     * {@code validationPercent} and no test share). The whole source is read and the {@code limit} images with the
+     * smallest stable draw (a hash of the id, independent of the split's) are kept, in reading order: a uniform
+     * sample of exactly {@code min(limit, labelled images)}, spread over the whole source, so a class-sorted folder
+     * still gives every class. At most {@code limit + 1} images are held at a time.
      */
     public static ProbeSample fromSource(ImageSource source, int limit, double validationPercent) {
         requireLimit(limit);
-        long expected = source.expectedCount();
-        // 10% extra so that the hash draw rarely falls short of the limit.
-        double keepPercent = expected > limit ? Math.min(99.999, 110.0 * limit / expected) : 100;
-        List<Image> out = new ArrayList<>();
-        // Rejected images by draw, largest first, so the head is the one to give up when over capacity.
-        PriorityQueue<Drawn> rejected = new PriorityQueue<>(Comparator.comparingDouble(Drawn::draw).reversed());
-        while (source.hasNext() && out.size() < limit) {
+        // Largest draw first: the head is the one to give up when over the limit.
+        PriorityQueue<Drawn> kept = new PriorityQueue<>(Comparator.comparingDouble(Drawn::draw).reversed());
+        long seq = 0;
+        while (source.hasNext()) {
             LabelledImage img = source.next();
             if (img.label() == null) continue;
             boolean validation = Split.assign(img.id(), validationPercent, 0) == Split.VALIDATION;
-            Image image = new Image(img.id(), img.label(), validation, img.bytes());
-            double draw = keepPercent < 100 ? Split.percentile("probe-sample:" + img.id()) : 0;
-            if (draw < keepPercent) {
-                out.add(image);
-            } else {
-                rejected.add(new Drawn(draw, image));
-            }
-            while (rejected.size() > limit - out.size()) rejected.poll();
+            kept.add(new Drawn(Split.percentile("probe-sample:" + img.id()), seq++,
+                    new Image(img.id(), img.label(), validation, img.bytes())));
+            if (kept.size() > limit) kept.poll();
         }
-        if (out.size() < limit && !rejected.isEmpty()) {
-            List<Drawn> fill = new ArrayList<>(rejected);
-            fill.sort(Comparator.comparingDouble(Drawn::draw));
-            fill.forEach(d -> out.add(d.image()));
-        }
+        List<Drawn> inOrder = new ArrayList<>(kept);
+        inOrder.sort(Comparator.comparingLong(Drawn::seq));
+        List<Image> out = inOrder.stream().map(Drawn::image).toList();
         return new ProbeSample(out, source.describe() + ", validation " + fmt(validationPercent) + "% by id hash");
     }
 
-    private record Drawn(double draw, Image image) {}
+    private record Drawn(double draw, long seq, Image image) {}
 
     /**
      * The first {@code limit} labelled train and validation images of {@code task} on the images topic, read from

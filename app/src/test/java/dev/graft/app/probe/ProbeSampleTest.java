@@ -33,7 +33,8 @@ class ProbeSampleTest {
         try (ClassFolderSource src = new ClassFolderSource(dir)) {
             s = ProbeSample.fromSource(src, 30, 25);
         }
-        // The hash draw of 27.5% of 120 random ids can fall short of 30; the fill-up must make it exactly 30.
+        // The ids hold the random temp dir: a different draw on every run, always exactly 30 of all three classes
+        // (a class is missing from a uniform sample of 30 of 120 with probability < 1e-5).
         assertThat(s.images()).hasSize(30);
         assertThat(s.images().stream().map(ProbeSample.Image::id).distinct()).hasSize(30);
         Set<String> labels = s.images().stream().map(ProbeSample.Image::label).collect(Collectors.toSet());
@@ -45,22 +46,17 @@ class ProbeSampleTest {
     }
 
     @Test
-    void drawFallingShortIsFilledUpFromTheRejectedWithTheSmallestDraw() {
-        // The source announces 1000 images but has 40: the draw keeps ~3.3% and must be topped up to 30.
-        List<ProbeSample.Image> first = ProbeSample.fromSource(new Announcing(40, 1000), 30, 10).images();
-        List<ProbeSample.Image> again = ProbeSample.fromSource(new Announcing(40, 1000), 30, 10).images();
-        assertThat(first).hasSize(30);
-        assertThat(first.stream().map(ProbeSample.Image::id).distinct()).hasSize(30);
-        assertThat(first.stream().map(ProbeSample.Image::id).toList())
-                .isEqualTo(again.stream().map(ProbeSample.Image::id).toList());
-        // The 10 left out are those with the largest draw.
-        Set<String> kept = first.stream().map(ProbeSample.Image::id).collect(Collectors.toSet());
-        double maxKept = kept.stream().mapToDouble(id -> Split.percentile("probe-sample:" + id)).max().orElseThrow();
-        for (int i = 0; i < 40; i++) {
-            String id = "img-" + i;
-            if (!kept.contains(id)) assertThat(Split.percentile("probe-sample:" + id)).isGreaterThan(maxKept);
-        }
-        // A source with fewer images than the limit gives all of them.
+    void sampleIsTheLimitImagesWithTheSmallestDrawInReadingOrder() {
+        List<String> ids = ProbeSample.fromSource(new Announcing(40, 1000), 30, 10).images().stream()
+                .map(ProbeSample.Image::id).toList();
+        List<String> expected = java.util.stream.IntStream.range(0, 40).mapToObj(i -> "img-" + i)
+                .sorted(java.util.Comparator.comparingDouble(id -> Split.percentile("probe-sample:" + id)))
+                .limit(30).sorted(java.util.Comparator.comparingInt(id -> Integer.parseInt(id.substring(4))))
+                .toList();
+        assertThat(ids).isEqualTo(expected);
+        // the announced count does not matter, nor does it for a source with fewer images than the limit
+        assertThat(ProbeSample.fromSource(new Announcing(40, -1), 30, 10).images().stream().map(ProbeSample.Image::id))
+                .isEqualTo(expected);
         assertThat(ProbeSample.fromSource(new Announcing(12, 1000), 30, 10).images()).hasSize(12);
     }
 
