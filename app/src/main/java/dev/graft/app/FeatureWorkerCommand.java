@@ -33,6 +33,9 @@ final class FeatureWorkerCommand implements Callable<Integer> {
     @Mixin
     MetricsOptions metrics;
 
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
     @Option(names = "--group", description = "Consumer group (default: graft-features-<base id>, so each base featurizes every image once).")
     String group;
 
@@ -49,12 +52,19 @@ final class FeatureWorkerCommand implements Callable<Integer> {
                     + "(default: ${DEFAULT-VALUE}; measured no gain in graft bench features).")
     boolean warmUp;
 
-    @Option(names = "--batch-size", defaultValue = "16", description = "Images per forward pass and per transaction (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--batch-size", defaultValue = "16", description = "Images per forward pass and per feature record (default: ${DEFAULT-VALUE}).")
     int batchSize;
 
     @Option(names = "--decode-ahead", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "Decode the next full batch on a second thread while the current one runs through the base (default: on; --no-decode-ahead decodes on the inference thread).")
     boolean decodeAhead;
+
+    @Option(names = "--commit-interval", defaultValue = "100ms", paramLabel = "DURATION",
+            description = "How long a transaction stays open for more batches, as Kafka Streams' commit.interval.ms "
+                    + "under exactly-once: fewer transactions, features visible downstream up to this much later, more "
+                    + "work redone after a failure; it commits at once when nothing is in flight. 0 commits every batch "
+                    + "(default: ${DEFAULT-VALUE}; max 30s).")
+    String commitInterval;
 
     @Option(names = "--follow-bases", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "Follow base-published events and featurize the whole images log again with each new base, "
@@ -76,11 +86,20 @@ final class FeatureWorkerCommand implements Callable<Integer> {
     public Integer call() throws java.io.IOException {
         base.validate();
         if (maxFollowedBases < 1) {
-            throw new ParameterException(new CommandLine(this), "--max-followed-bases must be at least 1, got " + maxFollowedBases);
+            throw new ParameterException(spec.commandLine(), "--max-followed-bases must be at least 1, got " + maxFollowedBases);
         }
         Devices.require(device);
+        java.time.Duration interval;
+        try {
+            interval = Durations.parse(commitInterval);
+            if (interval.compareTo(FeatureWorkerOptions.MAX_COMMIT_INTERVAL) > 0) {
+                throw new IllegalArgumentException("at most " + FeatureWorkerOptions.MAX_COMMIT_INTERVAL.toSeconds() + "s");
+            }
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "--commit-interval: " + e.getMessage());
+        }
         if (cuts != null && base.cut != null) {
-            throw new ParameterException(new CommandLine(this),
+            throw new ParameterException(spec.commandLine(),
                     "--cut and --cuts exclude each other; list every layer in --cuts");
         }
         KafkaSettings connected = kafka.connect();
@@ -91,7 +110,7 @@ final class FeatureWorkerCommand implements Callable<Integer> {
                             group != null ? group : defaultGroup(network),
                             workerId != null ? workerId : "fw-" + UUID.randomUUID().toString().substring(0, 8))
                     .withBatchSize(batchSize).withWarmUp(warmUp)
-                    .withDecodeAhead(decodeAhead);
+                    .withDecodeAhead(decodeAhead).withCommitInterval(interval);
             FeatureWorker worker = FeatureWorker.create(options, settings, network);
             if (server != null) {
                 GraftMetrics.bindFeatureWorker(server.registry(), worker, options.workerId());

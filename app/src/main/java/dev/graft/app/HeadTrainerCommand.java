@@ -9,7 +9,6 @@ import dev.graft.headtrainer.HeadTrainerService;
 import dev.graft.headtrainer.RetrainTrigger;
 import dev.graft.headtrainer.TrainingPolicy;
 import java.time.Clock;
-import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -108,25 +107,7 @@ final class HeadTrainerCommand implements Callable<Integer> {
             }
             return o.withHead(c).withPromotionMargin(promotionMargin)
                     .withAutoRetrain(autoRetrainAfter == 0 ? RetrainTrigger.Settings.OFF : RetrainTrigger.Settings.after(autoRetrainAfter))
-                    .withPolicy(new TrainingPolicy.Settings(minNew, parseDuration(maxWait), d.minLabels(), d.minTrainCount()));
-        }
-
-        static Duration parseDuration(String s) {
-            String t = s.trim().toLowerCase(java.util.Locale.ROOT);
-            try {
-                if (t.endsWith("ms")) {
-                    return Duration.ofMillis(Long.parseLong(t.substring(0, t.length() - 2)));
-                }
-                if (t.endsWith("s")) {
-                    return Duration.ofSeconds(Long.parseLong(t.substring(0, t.length() - 1)));
-                }
-                if (t.endsWith("m")) {
-                    return Duration.ofMinutes(Long.parseLong(t.substring(0, t.length() - 1)));
-                }
-                return Duration.ofSeconds(Long.parseLong(t));
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("not a duration: '" + s + "' (use e.g. 500ms, 30s, 2m)");
-            }
+                    .withPolicy(new TrainingPolicy.Settings(minNew, Durations.parse(maxWait), d.minLabels(), d.minTrainCount()));
         }
     }
 }

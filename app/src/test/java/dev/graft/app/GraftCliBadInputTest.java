@@ -107,4 +107,14 @@ class GraftCliBadInputTest {
         assertThat(r.code()).isEqualTo(1);
         assertThat(r.err()).contains("not a duration: 'soon'");
     }
+
+    @Test
+    void featureWorkerCommitIntervalOutOfRangeOrUnreadableIsAUsageError() {
+        Run tooLong = run("feature-worker", "--commit-interval", "5m", "--bootstrap-servers", "localhost:1");
+        assertThat(tooLong.code()).isEqualTo(2);
+        assertThat(tooLong.err()).contains("--commit-interval: at most 30s");
+        Run unreadable = run("feature-worker", "--commit-interval", "soon", "--bootstrap-servers", "localhost:1");
+        assertThat(unreadable.code()).isEqualTo(2);
+        assertThat(unreadable.err()).contains("--commit-interval: not a duration: 'soon'");
+    }
 }

@@ -92,7 +92,8 @@ public final class BaseFollower implements Runnable, AutoCloseable {
     public static FeatureWorkerOptions optionsFor(FeatureWorkerOptions parent, String followGroup, String baseId) {
         return new FeatureWorkerOptions(parent.topics(), followGroup + ".base-" + baseId,
                 parent.workerId() + ".base-" + baseId, parent.batchSize(), parent.maxBatchWait(),
-                parent.shutdownTimeout(), parent.retryBackoff(), parent.warmUp(), parent.decodeAhead());
+                parent.shutdownTimeout(), parent.retryBackoff(), parent.warmUp(), parent.decodeAhead(),
+                parent.commitInterval());
     }
 
     /** Ids of the bases followed now, oldest first (a snapshot; for tests and logs). */

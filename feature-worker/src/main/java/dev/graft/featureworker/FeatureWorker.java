@@ -31,6 +31,7 @@ import java.util.function.Supplier;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -53,22 +54,26 @@ import org.slf4j.MDC;
  * group membership and rebalances go on) and resumed when the in-flight batch returns. With
  * {@link FeatureWorkerOptions#decodeAhead()} that full next batch is decoded at once on a decode thread, while
  * the in-flight one runs through the base (without it, the inference thread decodes before its forward pass).
- * A batch's transaction (begin, send, sendOffsetsToTransaction, commit) runs on the poll thread, after the
- * following batch has been handed to the inference thread, so Kafka round trips overlap with inference. Memory
- * stays bounded: two batches of records plus two batches of pixels.
+ * A finished batch's records are sent on the poll thread, after the following batch has been handed to the
+ * inference thread, so Kafka round trips overlap with inference. They go into the open transaction, which holds
+ * every batch finished within {@link FeatureWorkerOptions#commitInterval()} and commits (sendOffsetsToTransaction
+ * with the input offsets of all of them, then commit) when it has been open that long or nothing is in flight:
+ * at a steady rate a transaction spans several batches, and when the input stops the last one commits at once.
+ * Memory stays bounded: two batches of records plus two batches of pixels (sent records are the producer's).
  *
  * <p>Rebalances (cooperative-sticky): assembled records of a revoked partition are dropped (their new owner
- * starts from the committed offsets); an in-flight batch holding a revoked partition's records is finished and
- * committed inside {@code onPartitionsRevoked}, before the revocation completes, so the new owner sees its
- * offsets. Lost partitions (this member was fenced out of the group): the in-flight batch is discarded and the
- * remaining partitions rewound to their committed offsets.
+ * starts from the committed offsets); an in-flight batch holding a revoked partition's records is finished, and
+ * the open transaction committed, inside {@code onPartitionsRevoked}, before the revocation completes, so the
+ * new owner sees its offsets. Lost partitions (this member was fenced out of the group): the in-flight batch is
+ * discarded, the open transaction aborted and the remaining partitions rewound to their committed offsets.
  *
- * <p>{@link #close()} may be called from any thread and stops the loop through {@code wakeup()}; an in-flight
- * batch is waited for (it is not committed) and the inference thread ends before {@link #run()} returns. Errors
+ * <p>{@link #close()} may be called from any thread and stops the loop through {@code wakeup()}; the open
+ * transaction (batches already sent) is committed, an in-flight batch is waited for (it is not committed) and the
+ * inference thread ends before {@link #run()} returns. Errors
  * are tiered: fencing, authorization, sequence and version errors (also when the producer wraps them) are fatal,
  * as are a failing abort and an error escaping the featurizer (it turns each bad image into a dead letter, so
  * what escapes is a broken worker); any other Kafka error aborts the transaction, discards the in-flight batch,
- * rewinds to the committed offsets and retries.
+ * rewinds to the committed offsets and retries: every batch of the open transaction is featurized again.
  */
 public final class FeatureWorker implements Runnable, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(FeatureWorker.class);
@@ -102,6 +107,8 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
     private ExecutorService decoding;
     /** The next batch being decoded ahead (its records are still the head of {@link #pending}), or null. */
     private DecodeAhead ahead;
+    /** Batches sent in the open transaction, not yet committed; null when no transaction is open. */
+    private OpenTransaction open;
 
     /** A batch handed to the inference thread: its records and the records to send once it is done. */
     private record InFlight(List<ConsumerRecord<byte[], byte[]>> batch, Future<Output> output, long startNanos) {
@@ -115,6 +122,23 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
 
     /** The first records of {@link #pending}, already being decoded on the decode thread. */
     private record DecodeAhead(List<ConsumerRecord<byte[], byte[]>> batch, Future<BatchFeaturizer.Decoded> decoded) {}
+
+    /** The open transaction: begun when its first batch was sent, the next offsets of all its batches. */
+    private static final class OpenTransaction {
+        final long beganNanos = System.nanoTime();
+        final Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+        final List<Sent> batches = new ArrayList<>();
+
+        boolean holdsAny(Collection<TopicPartition> partitions) {
+            for (TopicPartition tp : offsets.keySet()) {
+                if (partitions.contains(tp)) return true;
+            }
+            return false;
+        }
+    }
+
+    /** A batch sent in the open transaction: what it held, and when it started, for the listener. */
+    private record Sent(Output output, long startNanos) {}
 
     /** What a featurized batch sends: encoded feature batches and dead letters. */
     private record Output(List<ProducerRecord<byte[], byte[]>> records, int images, List<BatchFeaturizer.Rejection> rejections) {}
@@ -235,6 +259,14 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
     }
 
     private void loop(Consumer<byte[], byte[]> c, Producer<byte[], byte[]> p, FeatureBatchCodec codec) {
+        try {
+            runSteps(c, p, codec);
+        } finally {
+            open = null; // not committed: aborted by the transaction timeout or the next initTransactions of this id
+        }
+    }
+
+    private void runSteps(Consumer<byte[], byte[]> c, Producer<byte[], byte[]> p, FeatureBatchCodec codec) {
         while (lifecycle.running()) {
             try {
                 step(codec);
@@ -248,6 +280,7 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
                     throw e;
                 }
                 log.warn("transaction aborted, rewinding to committed offsets: {}", e.toString());
+                open = null;
                 abort(p, e);
                 discardInFlight();
                 if (!lifecycle.running()) {
@@ -264,14 +297,30 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
                 PollLoopLifecycle.pause(options.retryBackoff());
             }
         }
+        commitOnClose(p);
+    }
+
+    /**
+     * Stopping: the batches already sent are done work, so the open transaction is committed (the consumer is
+     * still in its group). If that fails it is aborted; their images are featurized again by the next owner.
+     */
+    private void commitOnClose(Producer<byte[], byte[]> p) {
+        if (open == null) {
+            return;
+        }
+        try {
+            commitOpen();
+        } catch (KafkaException e) {
+            log.warn("committing the open transaction on close failed, aborting it: {}", e.toString());
+            open = null;
+            if (!isFatal(e)) {
+                abort(p, e);
+            }
+        }
     }
 
     /** One iteration: finish a returned batch, start the next, pause or resume, poll. */
     private void step(FeatureBatchCodec codec) {
-        if (rewindNeeded) {
-            rewindNeeded = false;
-            rewind(consumer);
-        }
         if (inFlight != null && paused) {
             awaitQuietly(inFlight.output(), POLL); // nothing to fetch meanwhile: wait for the batch, not the poll
         }
@@ -279,10 +328,13 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
             InFlight done = inFlight;
             inFlight = null;
             Output out = outputOf(done);
-            submitIfReady(codec); // the next batch infers while this one commits
-            commit(done, out);
+            submitIfReady(codec); // the next batch infers while this one is sent
+            send(done, out);
         } else {
             submitIfReady(codec);
+        }
+        if (open != null && (inFlight == null || commitDue())) {
+            commitOpen();
         }
         boolean full = inFlight != null && pending.size() >= options.batchSize();
         if (full) {
@@ -293,7 +345,15 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
         }
         paused = full;
         Duration timeout = paused ? Duration.ZERO : inFlight != null ? POLL_IN_FLIGHT : POLL;
-        for (ConsumerRecord<byte[], byte[]> r : consumer.poll(timeout)) {
+        ConsumerRecords<byte[], byte[]> polled = consumer.poll(timeout);
+        if (rewindNeeded) {
+            // Set by onPartitionsLost inside this poll: what it returned was fetched before the rewind and is read
+            // again after it, so none of it may be kept.
+            rewindNeeded = false;
+            rewind(consumer);
+            return;
+        }
+        for (ConsumerRecord<byte[], byte[]> r : polled) {
             if (pending.isEmpty()) {
                 oldestPendingNanos = System.nanoTime();
             }
@@ -401,27 +461,44 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
         }
     }
 
-    /** On the poll thread: the batch's features, dead letters and offsets in one transaction. */
-    private void commit(InFlight done, Output out) {
-        List<ConsumerRecord<byte[], byte[]>> batch = done.batch();
-        producer.beginTransaction();
+    /** On the poll thread: sends a finished batch's features and dead letters in the open transaction (begun if none). */
+    private void send(InFlight done, Output out) {
+        if (open == null) {
+            producer.beginTransaction();
+            open = new OpenTransaction();
+        }
         for (ProducerRecord<byte[], byte[]> rec : out.records()) {
             producer.send(rec);
         }
-        producer.sendOffsetsToTransaction(nextOffsets(batch), consumer.groupMetadata());
+        nextOffsets(done.batch()).forEach((tp, next) -> open.offsets.merge(tp, next, (a, b) -> a.offset() >= b.offset() ? a : b));
+        open.batches.add(new Sent(out, done.startNanos()));
+    }
+
+    private boolean commitDue() {
+        return System.nanoTime() - open.beganNanos >= options.commitInterval().toNanos();
+    }
+
+    /** On the poll thread: the open transaction's input offsets, then commit; counts and logs its batches. */
+    private void commitOpen() {
+        OpenTransaction t = open;
+        producer.sendOffsetsToTransaction(t.offsets, consumer.groupMetadata());
         producer.commitTransaction();
-        featurized.addAndGet(out.images());
-        deadLettered.addAndGet(out.rejections().size());
-        batches.incrementAndGet();
-        batchListener.committed(out.images(), out.rejections().size(), System.nanoTime() - done.startNanos());
-        for (BatchFeaturizer.Rejection rej : out.rejections()) {
-            ConsumerRecord<byte[], byte[]> r = rej.record();
-            MDC.put("record", r.topic() + "-" + r.partition() + "@" + r.offset());
-            MDC.put("image", keyOf(r));
-            log.warn("[GRAFT-DLQ] image {} at {}-{}@{} dead-lettered at stage {}: {}", keyOf(r), r.topic(), r.partition(),
-                    r.offset(), rej.stage(), rej.error().getMessage());
-            MDC.remove("record");
-            MDC.remove("image");
+        open = null;
+        for (Sent b : t.batches) {
+            Output out = b.output();
+            featurized.addAndGet(out.images());
+            deadLettered.addAndGet(out.rejections().size());
+            batches.incrementAndGet();
+            batchListener.committed(out.images(), out.rejections().size(), System.nanoTime() - b.startNanos());
+            for (BatchFeaturizer.Rejection rej : out.rejections()) {
+                ConsumerRecord<byte[], byte[]> r = rej.record();
+                MDC.put("record", r.topic() + "-" + r.partition() + "@" + r.offset());
+                MDC.put("image", keyOf(r));
+                log.warn("[GRAFT-DLQ] image {} at {}-{}@{} dead-lettered at stage {}: {}", keyOf(r), r.topic(), r.partition(),
+                        r.offset(), rej.stage(), rej.error().getMessage());
+                MDC.remove("record");
+                MDC.remove("image");
+            }
         }
     }
 
@@ -517,7 +594,10 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
         lifecycle.stop(Duration.ZERO);
     }
 
-    /** Stops the loop; the open batch is not committed and will be featurized by the group's next owner. */
+    /**
+     * Stops the loop; the batches already sent are committed, the one on the inference thread is not (the
+     * group's next owner featurizes it).
+     */
     @Override
     public void close() {
         if (!lifecycle.stop(options.shutdownTimeout())) {
@@ -529,8 +609,9 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
     private final class Rebalance implements ConsumerRebalanceListener {
         /**
          * Pending records of revoked partitions were not committed by us: their new owner processes them. An
-         * in-flight batch with such records is committed now, before the revocation completes (a failure
-         * propagates out of poll() and aborts it as any other).
+         * in-flight batch with such records is finished and sent, and the open transaction holding any of them
+         * committed now, before the revocation completes (a failure propagates out of poll() and aborts it as
+         * any other).
          */
         @Override
         public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
@@ -538,9 +619,11 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
             if (inFlight != null && inFlight.holdsAny(partitions)) {
                 InFlight done = inFlight;
                 inFlight = null;
-                Output out = outputOf(done);
-                log.info("committing the in-flight batch before {} is revoked", partitions);
-                commit(done, out);
+                log.info("finishing the in-flight batch before {} is revoked", partitions);
+                send(done, outputOf(done));
+            }
+            if (open != null && open.holdsAny(partitions)) {
+                commitOpen();
             }
         }
 
@@ -553,9 +636,18 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
         @Override
         public void onPartitionsLost(Collection<TopicPartition> partitions) {
             pending.removeIf(r -> partitions.contains(new TopicPartition(r.topic(), r.partition())));
-            if (inFlight != null && inFlight.holdsAny(partitions)) {
+            boolean inFlightLost = inFlight != null && inFlight.holdsAny(partitions);
+            if (inFlightLost || (open != null && open.holdsAny(partitions))) {
+                // The rewind goes back to the committed offsets of every partition still assigned, so nothing
+                // uncommitted may survive it: neither the in-flight batch nor the open transaction.
                 discardInFlight();
-                rewindNeeded = true; // the batch's records of partitions still assigned are read again
+                if (open != null) {
+                    OpenTransaction t = open;
+                    open = null;
+                    log.info("aborting the open transaction ({} batches): {} lost", t.batches.size(), partitions);
+                    abort(producer, new KafkaException("partitions lost: " + partitions));
+                }
+                rewindNeeded = true; // their records of partitions still assigned are read again
             }
         }
     }

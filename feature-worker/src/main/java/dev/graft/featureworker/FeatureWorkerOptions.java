@@ -11,7 +11,7 @@ import java.util.Objects;
  *                spread over its members
  * @param workerId stable id of this worker; its transactional id derives from it, so a restarted worker
  *                 with the same id fences its predecessor and aborts its open transaction at once
- * @param batchSize images per forward pass and per transaction
+ * @param batchSize images per forward pass (and per feature record of each task); a transaction holds one or more batches
  * @param maxBatchWait how long a partial batch may wait for more images before it is processed
  * @param shutdownTimeout how long {@link FeatureWorker#close()} waits for the open batch
  * @param warmUp run one forward pass of {@code batchSize} blank images on the inference thread while the consumer
@@ -20,10 +20,19 @@ import java.util.Objects;
  * @param retryBackoff pause after an aborted transaction before reading again
  * @param decodeAhead decode the next full batch on a second thread while the current one runs through the base
  *                    (off: decoding and the forward pass share the inference thread)
+ * @param commitInterval how long a transaction stays open for more batches (as Kafka Streams'
+ *                       {@code commit.interval.ms} under exactly-once): a batch's features are sent at once, the
+ *                       transaction commits when it has been open this long or the worker has nothing in flight.
+ *                       Zero commits every batch. Longer: fewer transactions (each costs the broker and the clients
+ *                       a few round trips and log writes), later visibility downstream, more work redone after a
+ *                       failure. At most {@link #MAX_COMMIT_INTERVAL}, well under the transaction timeout
  */
 public record FeatureWorkerOptions(Topics topics, String groupId, String workerId, int batchSize,
                                    Duration maxBatchWait, Duration shutdownTimeout, Duration retryBackoff,
-                                   boolean warmUp, boolean decodeAhead) {
+                                   boolean warmUp, boolean decodeAhead, Duration commitInterval) {
+
+    public static final Duration DEFAULT_COMMIT_INTERVAL = Duration.ofMillis(100);
+    public static final Duration MAX_COMMIT_INTERVAL = Duration.ofSeconds(30);
 
     /** Keeps one Arrow batch (256 x 2048 floats = 2 MiB) well under Topics.MAX_MESSAGE_BYTES. */
     public static final int MAX_BATCH = 256;
@@ -38,32 +47,42 @@ public record FeatureWorkerOptions(Topics topics, String groupId, String workerI
         requirePositive(maxBatchWait, "maxBatchWait");
         requirePositive(shutdownTimeout, "shutdownTimeout");
         requirePositive(retryBackoff, "retryBackoff");
+        if (commitInterval == null || commitInterval.isNegative() || commitInterval.compareTo(MAX_COMMIT_INTERVAL) > 0) {
+            throw new IllegalArgumentException("commit interval must be in [0, " + MAX_COMMIT_INTERVAL.toSeconds() + " s], got "
+                    + commitInterval);
+        }
     }
 
-    /** Without the warm-up pass, with decode-ahead. */
+    /** Without the warm-up pass, with decode-ahead and the default commit interval. */
     public FeatureWorkerOptions(Topics topics, String groupId, String workerId, int batchSize, Duration maxBatchWait,
                                 Duration shutdownTimeout, Duration retryBackoff) {
-        this(topics, groupId, workerId, batchSize, maxBatchWait, shutdownTimeout, retryBackoff, false, true);
+        this(topics, groupId, workerId, batchSize, maxBatchWait, shutdownTimeout, retryBackoff, false, true,
+                DEFAULT_COMMIT_INTERVAL);
     }
 
     public static FeatureWorkerOptions defaults(Topics topics, String groupId, String workerId) {
         return new FeatureWorkerOptions(topics, groupId, workerId, 16, Duration.ofMillis(500),
-                Duration.ofSeconds(30), Duration.ofSeconds(1), false, true);
+                Duration.ofSeconds(30), Duration.ofSeconds(1), false, true, DEFAULT_COMMIT_INTERVAL);
     }
 
     public FeatureWorkerOptions withBatchSize(int n) {
         return new FeatureWorkerOptions(topics, groupId, workerId, n, maxBatchWait, shutdownTimeout, retryBackoff, warmUp,
-                decodeAhead);
+                decodeAhead, commitInterval);
     }
 
     public FeatureWorkerOptions withWarmUp(boolean on) {
         return new FeatureWorkerOptions(topics, groupId, workerId, batchSize, maxBatchWait, shutdownTimeout, retryBackoff, on,
-                decodeAhead);
+                decodeAhead, commitInterval);
     }
 
     public FeatureWorkerOptions withDecodeAhead(boolean on) {
         return new FeatureWorkerOptions(topics, groupId, workerId, batchSize, maxBatchWait, shutdownTimeout, retryBackoff,
-                warmUp, on);
+                warmUp, on, commitInterval);
+    }
+
+    public FeatureWorkerOptions withCommitInterval(Duration d) {
+        return new FeatureWorkerOptions(topics, groupId, workerId, batchSize, maxBatchWait, shutdownTimeout, retryBackoff,
+                warmUp, decodeAhead, d);
     }
 
     public String transactionalId() {

@@ -10,12 +10,16 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * A stand-in base for tests without the pretrained network: cut "mean" gives each image's mean per channel, cut
- * "max" (with two cuts) its maximum per channel. An optional gate holds every forward pass until it opens.
+ * "max" (with two cuts) its maximum per channel. An optional gate holds every forward pass (or every one from the
+ * k-th on) until it opens; an optional delay makes each pass take a while.
  */
 final class FakeBase implements BaseNetwork {
     private final List<BaseRef> refs = new ArrayList<>();
     private volatile CountDownLatch gate = new CountDownLatch(0);
     private final CountDownLatch entered = new CountDownLatch(1);
+    /** Passes with this index (0-based) or later wait for the gate. */
+    private volatile int holdFrom = 0;
+    private volatile long delayMillis;
     /** Forward passes run so far, and the batch size of the first. */
     final java.util.concurrent.atomic.AtomicInteger passes = new java.util.concurrent.atomic.AtomicInteger();
     volatile long firstPassImages = -1;
@@ -31,7 +35,19 @@ final class FakeBase implements BaseNetwork {
 
     /** Holds forward passes until {@link #open()}. */
     FakeBase gated() {
+        return holdFrom(0);
+    }
+
+    /** Holds the forward passes from the {@code pass}-th (0-based) on until {@link #open()}. */
+    FakeBase holdFrom(int pass) {
+        holdFrom = pass;
         gate = new CountDownLatch(1);
+        return this;
+    }
+
+    /** Each forward pass takes at least {@code millis}. */
+    FakeBase slow(long millis) {
+        delayMillis = millis;
         return this;
     }
 
@@ -61,10 +77,12 @@ final class FakeBase implements BaseNetwork {
 
     @Override
     public List<INDArray> extractAll(INDArray rgb255) {
-        if (passes.getAndIncrement() == 0) firstPassImages = rgb255.size(0);
+        int pass = passes.getAndIncrement();
+        if (pass == 0) firstPassImages = rgb255.size(0);
         entered.countDown();
         try {
-            gate.await();
+            if (pass >= holdFrom) gate.await();
+            if (delayMillis > 0) Thread.sleep(delayMillis);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted", e);

@@ -31,6 +31,8 @@ import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.TransactionalIdAuthorizationException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.Timeout;
 
 /**
@@ -46,26 +48,20 @@ class FeatureWorkerTest {
     final TopicPartition p0 = new TopicPartition(TOPICS.images(), 0);
     final TopicPartition p1 = new TopicPartition(TOPICS.images(), 1);
 
-    @Test
-    void retriableCommitFailureAbortsRewindsToCommittedOffsetsAndReprocessesWithoutLossOrDuplicate() throws Exception {
+    @ParameterizedTest(name = "commit interval {0} ms, commit {1} fails")
+    @CsvSource({"0, 2", "30000, 1"}) // a transaction per batch; one transaction holding several batches
+    void retriableCommitFailureAbortsRewindsToCommittedOffsetsAndReprocessesWithoutLossOrDuplicate(long intervalMs,
+                                                                                                  int failing) throws Exception {
         LogConsumer consumer = new LogConsumer();
         FailingProducer producer = new FailingProducer(consumer);
-        producer.failCommitNumber.set(2);
+        producer.failCommitNumber.set(failing);
         producer.failure = new KafkaException("injected: coordinator went away during commit");
-        FeatureWorker worker = worker(consumer, producer);
+        FeatureWorker worker = worker(consumer, producer, new FakeBase(8).slow(50), Duration.ofMillis(intervalMs));
         CompletableFuture<Void> run = CompletableFuture.runAsync(worker);
-
-        waitFor(() -> worker.featurizedCount() == 2L * PER_PARTITION);
-        Map<TopicPartition, OffsetAndMetadata> committed = consumer.committed(java.util.Set.of(p0, p1));
-        worker.close();
-        run.get(10, TimeUnit.SECONDS);
-
+        drainAndStop(worker, run, producer);
         assertThat(producer.aborts.get()).as("the failed transaction was aborted").isEqualTo(1);
-        List<String> ids = committedImageIds(producer);
-        assertThat(ids).as("every image exactly once in the committed output").hasSize(2 * PER_PARTITION)
-                .doesNotHaveDuplicates();
-        assertThat(committed).containsEntry(p0, new OffsetAndMetadata(PER_PARTITION))
-                .containsEntry(p1, new OffsetAndMetadata(PER_PARTITION));
+        assertThat(worker.batchCount()).as("counted when committed: the aborted batches are not").isEqualTo(2 * PER_PARTITION / BATCH);
+        assertThat(producer.committedOffsets).containsEntry(p0, (long) PER_PARTITION).containsEntry(p1, (long) PER_PARTITION);
         assertThat(consumer.seeks.get()).as("rewound to the committed offsets").isPositive();
     }
 
@@ -157,7 +153,7 @@ class FeatureWorkerTest {
         FailingProducer producer = new FailingProducer(consumer);
         FakeBase base = new FakeBase(8).gated();
         FeatureWorkerOptions opts = new FeatureWorkerOptions(TOPICS, "g", "w-0", BATCH, Duration.ofMillis(50),
-                Duration.ofSeconds(5), Duration.ofMillis(10), true, true);
+                Duration.ofSeconds(5), Duration.ofMillis(10), true, true, Duration.ZERO);
         FeatureWorker worker = new FeatureWorker(opts, () -> consumer, () -> producer, new BatchFeaturizer(base, new ImageDecoder()));
         CompletableFuture<Void> run = CompletableFuture.runAsync(worker);
         assertThat(base.awaitForwardPass()).isTrue();
@@ -233,14 +229,84 @@ class FeatureWorkerTest {
         assertThat(ids).filteredOn(id -> id.startsWith("img-0-")).hasSize((int) p0Committed);
     }
 
+    @Test
+    void transactionSpansEveryBatchFinishedWithinTheCommitIntervalAndCommitsWhenNothingIsInFlight() throws Exception {
+        LogConsumer consumer = new LogConsumer();
+        FailingProducer producer = new FailingProducer(consumer);
+        // 200 ms per pass: the next batch is always assembled before the current one ends, so nothing is idle
+        // until the last batch; the 30 s interval never comes due.
+        FeatureWorker worker = worker(consumer, producer, new FakeBase(8).slow(200), Duration.ofSeconds(30));
+        CompletableFuture<Void> run = CompletableFuture.runAsync(worker);
+        drainAndStop(worker, run, producer);
+        assertThat(worker.batchCount()).isEqualTo(2 * PER_PARTITION / BATCH);
+        assertThat(producer.commits.get()).as("one transaction for all five batches").isEqualTo(1);
+        assertThat(producer.committedOffsets).containsEntry(p0, (long) PER_PARTITION).containsEntry(p1, (long) PER_PARTITION);
+    }
+
+    @Test
+    void partitionsLostWithAnOpenTransactionAbortItAndRewindWithoutLossOrDuplicate() throws Exception {
+        LogConsumer consumer = new LogConsumer();
+        FailingProducer producer = new FailingProducer(consumer);
+        FakeBase base = new FakeBase(8).slow(100);
+        FeatureWorker worker = worker(consumer, producer, base, Duration.ofSeconds(30));
+        CompletableFuture<Void> run = CompletableFuture.runAsync(worker);
+        waitFor(() -> base.passes.get() >= 3); // at least one batch sent in the open transaction
+        CompletableFuture<Void> lost = new CompletableFuture<>();
+        consumer.schedulePollTask(() -> {
+            consumer.listener.onPartitionsLost(List.of(p0)); // fenced out: p1 stays assigned in this mock
+            lost.complete(null);
+        });
+        lost.get(10, TimeUnit.SECONDS);
+        assertThat(producer.aborts.get()).as("the open transaction was aborted").isEqualTo(1);
+        assertThat(producer.commits.get()).isZero();
+        drainAndStop(worker, run, producer);
+        assertThat(consumer.seeks.get()).as("rewound to the committed offsets").isPositive();
+    }
+
+    @Test
+    void closeCommitsTheBatchesAlreadySentButNotTheOneInFlight() throws Exception {
+        LogConsumer consumer = new LogConsumer();
+        FailingProducer producer = new FailingProducer(consumer);
+        FakeBase base = new FakeBase(8).holdFrom(1); // the first batch passes, the second is held
+        FeatureWorker worker = worker(consumer, producer, base, Duration.ofSeconds(30));
+        CompletableFuture<Void> run = CompletableFuture.runAsync(worker);
+        waitFor(() -> base.passes.get() == 2); // the first batch is sent in the open transaction, the second in flight
+        Thread.sleep(100);
+        assertThat(producer.commits.get()).as("nothing committed while the interval runs and a batch is in flight").isZero();
+        CompletableFuture<Void> closing = CompletableFuture.runAsync(worker::close);
+        Thread.sleep(200);
+        base.open();
+        closing.get(10, TimeUnit.SECONDS);
+        run.get(10, TimeUnit.SECONDS);
+        assertThat(producer.commits.get()).isEqualTo(1);
+        assertThat(worker.featurizedCount()).isEqualTo(BATCH);
+        assertThat(committedImageIds(producer)).hasSize(BATCH).doesNotHaveDuplicates();
+        assertThat(producer.committedOffsets.values().stream().mapToLong(Long::longValue).sum()).isEqualTo(BATCH);
+    }
+
     private static FeatureWorker worker(LogConsumer consumer, FailingProducer producer) {
         return worker(consumer, producer, new FakeBase(8));
     }
 
+    /** A worker committing every batch (commit interval 0), so a test can name the n-th commit's batch. */
     private static FeatureWorker worker(LogConsumer consumer, FailingProducer producer, FakeBase base) {
+        return worker(consumer, producer, base, Duration.ZERO);
+    }
+
+    private static FeatureWorker worker(LogConsumer consumer, FailingProducer producer, FakeBase base, Duration commitInterval) {
         FeatureWorkerOptions opts = new FeatureWorkerOptions(TOPICS, "g", "w-0", BATCH, Duration.ofMillis(50),
-                Duration.ofSeconds(5), Duration.ofMillis(10));
+                Duration.ofSeconds(5), Duration.ofMillis(10)).withCommitInterval(commitInterval);
         return new FeatureWorker(opts, () -> consumer, () -> producer, new BatchFeaturizer(base, new ImageDecoder()));
+    }
+
+    /** Lets the worker featurize every image, stops it, and checks that each was committed exactly once. */
+    private static void drainAndStop(FeatureWorker worker, CompletableFuture<Void> run, FailingProducer producer)
+            throws Exception {
+        waitFor(() -> worker.featurizedCount() == 2L * PER_PARTITION);
+        worker.close();
+        run.get(10, TimeUnit.SECONDS);
+        assertThat(committedImageIds(producer)).as("every image exactly once in the committed output")
+                .hasSize(2 * PER_PARTITION).doesNotHaveDuplicates();
     }
 
     private static List<String> committedImageIds(MockProducer<byte[], byte[]> producer) {
@@ -318,6 +384,16 @@ class FeatureWorkerTest {
                 }
             }
             return out;
+        }
+
+        /** The worker's rebalance listener, to call {@code onPartitionsLost} as a fenced member's consumer does. */
+        volatile org.apache.kafka.clients.consumer.ConsumerRebalanceListener listener;
+
+        @Override
+        public synchronized void subscribe(java.util.Collection<String> topics,
+                                           org.apache.kafka.clients.consumer.ConsumerRebalanceListener l) {
+            listener = l;
+            super.subscribe(topics, l);
         }
 
         @Override
