@@ -65,6 +65,15 @@ final class BenchFeatures {
         @Option(names = "--no-pipeline", description = "Skip (b), the embedded-broker pipeline.")
         boolean noPipeline;
 
+        @Option(names = "--no-pipeline-warm-up", description = "Time (b) on its first pass: without the untimed warm-up pass of "
+                + "the same images that lets the JIT compile Kafka's and Arrow's code first, as (a) is timed after warm-up batches.")
+        boolean noPipelineWarmUp;
+
+        @Option(names = "--commit-interval", defaultValue = "100ms", paramLabel = "DURATION",
+                description = "The pipeline worker's commit interval (graft feature-worker --commit-interval; 0 = a "
+                        + "transaction per batch) (default: ${DEFAULT-VALUE}).")
+        String commitInterval;
+
         @Option(names = "--no-decode-ahead", description = "Run (b) with the worker's --no-decode-ahead (decoding on the inference thread), to measure that lever.")
         boolean noDecodeAhead;
 
@@ -107,7 +116,7 @@ final class BenchFeatures {
                 settings = new FeatureBench.Settings(base, cut, res, bs, parseImages(images), warmup, threads, !noPipeline && !rss, !noTorch && !rss,
                         modelCache != null ? modelCache : BaseNetworks.defaultCacheDir(),
                         new TorchPeer(python, torchScript), executor, !noDl4j, rss, profile, autoSeconds, workerWarmUp,
-                        !noDecodeAhead);
+                        !noDecodeAhead, !noPipelineWarmUp, Durations.parse(commitInterval));
             } catch (IllegalArgumentException e) {
                 throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
             }

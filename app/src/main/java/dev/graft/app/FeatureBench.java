@@ -51,16 +51,20 @@ public final class FeatureBench {
      * joins ({@code graft feature-worker --warm-up}).
      * {@code executor}: {@code folded} or {@code dl4j}, what (a) and (b) run on; {@code compareDl4j}: also time the
      * bare DL4J graph in the same run; {@code rss}: instead of the grid, a memory run of {@code images} images per
-     * point sampling VmRSS after every batch.
+     * point sampling VmRSS after every batch; {@code pipelineWarmUp}: before the timed pipeline run, an untimed one of
+     * the same images on fresh topics, so (b) is a warm JVM's throughput as (a) is (the first pass of Kafka's and
+     * Arrow's code paths spent up to a quarter of the process CPU in the JIT compiler threads).
      */
     public record Settings(String baseSpec, String cut, List<Integer> resolutions, List<Integer> batches, int images,
                            int warmup, int threads, boolean pipeline, boolean torch, Path modelCache, TorchPeer peer,
                            String executor, boolean compareDl4j, boolean rss, boolean profile, double autoSeconds,
-                           boolean workerWarmUp, boolean decodeAhead) {
+                           boolean workerWarmUp, boolean decodeAhead, boolean pipelineWarmUp,
+                           java.time.Duration commitInterval) {
         public Settings(String baseSpec, String cut, List<Integer> resolutions, List<Integer> batches, int images,
                         int warmup, int threads, boolean pipeline, boolean torch, Path modelCache, TorchPeer peer) {
             this(baseSpec, cut, resolutions, batches, images, warmup, threads, pipeline, torch, modelCache, peer,
-                    "folded", false, false, false, DEFAULT_AUTO_SECONDS, false, true);
+                    "folded", false, false, false, DEFAULT_AUTO_SECONDS, false, true, true,
+                    FeatureWorkerOptions.DEFAULT_COMMIT_INTERVAL);
         }
 
         public Settings {
@@ -85,13 +89,14 @@ public final class FeatureBench {
     /** One grid point. Null speeds = not measured (skipped or failed). */
     public record Run(int resolution, int batch, int images, Double bareImgS, Double bareCpuMsPerImg,
                       Double pipelineImgS, Double pipelineCpuMsPerImg, Double pipelineFirstCommitS, Double pipelineSteadyImgS, Double torchImgS, Double torchCpuMsPerImg,
-                      Long vmRssMb, Long vmHwmMb, String executor, Double dl4jImgS, Double dl4jCpuMsPerImg) {
+                      Long vmRssMb, Long vmHwmMb, String executor, Double dl4jImgS, Double dl4jCpuMsPerImg,
+                      Double pipelineColdImgS) {
         public Run(int resolution, int batch, int images, Double bareImgS, Double bareCpuMsPerImg,
                    Double pipelineImgS, Double pipelineCpuMsPerImg, Double pipelineFirstCommitS, Double pipelineSteadyImgS,
                    Double torchImgS, Double torchCpuMsPerImg, Long vmRssMb, Long vmHwmMb) {
             this(resolution, batch, images, bareImgS, bareCpuMsPerImg, pipelineImgS, pipelineCpuMsPerImg,
                     pipelineFirstCommitS, pipelineSteadyImgS, torchImgS, torchCpuMsPerImg, vmRssMb, vmHwmMb, null, null,
-                    null);
+                    null, null);
         }
 
         /** Bare executor over the bare DL4J graph, when both were measured. */
@@ -206,8 +211,12 @@ public final class FeatureBench {
                         Double pipeCpu = null;
                         Double firstCommit = null;
                         Double steady = null;
+                        Double cold = null;
                         if (broker != null) {
-                            double[] p = pipeline(broker, base, res, batch, n);
+                            if (s.pipelineWarmUp()) {
+                                cold = warmUpPipeline(broker, base, res, batch, n, notes);
+                            }
+                            double[] p = pipeline(broker, base, res, batch, n, notes);
                             pipe = p[0];
                             firstCommit = p[1];
                             pipeCpu = p[2];
@@ -235,7 +244,7 @@ public final class FeatureBench {
                         }
                         Run r = new Run(res, batch, n, bare[0], bare[1], pipe, pipeCpu, firstCommit, steady, torch, torchCpu,
                                 mem[0] < 0 ? null : mem[0], mem[1] < 0 ? null : mem[1], base.executor(),
-                                viaDl4j == null ? null : viaDl4j[0], viaDl4j == null ? null : viaDl4j[1]);
+                                viaDl4j == null ? null : viaDl4j[0], viaDl4j == null ? null : viaDl4j[1], cold);
                         runs.add(r);
                         out.println(tableRow(r));
                         grid.update(runs.size());
@@ -248,6 +257,44 @@ public final class FeatureBench {
             if (broker != null) broker.close();
         }
         return new Result(baseId, s.cut(), s.threads(), runs, notes, torchVersion, rssRuns);
+    }
+
+    /** Warm-up passes end when the JIT compiled for less than this share of a pass's wall time. */
+    static final double JIT_QUIET_SHARE = 0.05;
+    static final int MAX_WARM_UP_PASSES = 3;
+
+    /**
+     * Untimed pipeline passes of the same images until the JIT compilers are quiet ({@link #jitQuiet}) or
+     * {@link #MAX_WARM_UP_PASSES} ran; returns the first (cold) pass's img/s. The embedded broker's and the
+     * clients' code is compiled while it runs: on 2 cores the first pass spent up to a quarter of the process CPU
+     * in the compiler threads, which a long-running worker pays once.
+     */
+    private double warmUpPipeline(EmbeddedKafkaBroker broker, BaseNetwork base, int res, int batch, int n,
+                                  List<String> notes) throws InterruptedException {
+        java.lang.management.CompilationMXBean jit = java.lang.management.ManagementFactory.getCompilationMXBean();
+        boolean canTell = jit != null && jit.isCompilationTimeMonitoringSupported();
+        double cold = -1;
+        for (int pass = 1; pass <= MAX_WARM_UP_PASSES; pass++) {
+            long jit0 = canTell ? jit.getTotalCompilationTime() : 0;
+            long t0 = System.nanoTime();
+            double imgS = pipeline(broker, base, res, batch, n, null)[0];
+            long wallMs = (System.nanoTime() - t0) / 1_000_000;
+            long jitMs = canTell ? jit.getTotalCompilationTime() - jit0 : -1;
+            if (cold < 0) cold = imgS;
+            out.printf(Locale.ROOT, "%dpx batch %d: pipeline warm-up pass %d, %.1f img/s, JIT %s (not counted)%n", res,
+                    batch, pass, imgS, canTell ? jitMs + " ms in " + wallMs + " ms" : "not measurable");
+            if (!canTell || jitQuiet(jitMs, wallMs)) break;
+            if (pass == MAX_WARM_UP_PASSES) {
+                notes.add(String.format(Locale.ROOT, "%dpx batch %d: the JIT still compiled %d ms in the last of %d warm-up "
+                        + "passes (%d ms)", res, batch, jitMs, pass, wallMs));
+            }
+        }
+        return cold;
+    }
+
+    /** Whether a pass of {@code wallMs} with {@code jitMs} of compilation counts as warm. */
+    static boolean jitQuiet(long jitMs, long wallMs) {
+        return jitMs <= JIT_QUIET_SHARE * wallMs;
     }
 
     /**
@@ -350,9 +397,10 @@ public final class FeatureBench {
     /**
      * {img/s, seconds to first commit, process CPU-ms per image (broker included), img/s after the first commit
      * (consumer join excluded; 0 when there was one batch)}: N PNGs are published first; then one worker runs from its start
-     * (consumer join included) until N features are committed. Broker start and base load are not timed.
+     * (consumer join included) until N features are committed. Broker start and base load are not timed. With
+     * {@code notes}, the CPU of each thread group is printed and noted.
      */
-    private double[] pipeline(EmbeddedKafkaBroker broker, BaseNetwork base, int res, int batch, int n)
+    private double[] pipeline(EmbeddedKafkaBroker broker, BaseNetwork base, int res, int batch, int n, List<String> notes)
             throws InterruptedException {
         String prefix = "bench-" + res + "-" + batch + "-" + System.nanoTime() + ".";
         Topics topics = Topics.withPrefix(prefix);
@@ -363,11 +411,12 @@ public final class FeatureBench {
         publish(kafka, topics, res, n);
         FeatureWorkerOptions o = FeatureWorkerOptions.defaults(topics, prefix + "features", "bench-" + res + "-" + batch)
                 .withBatchSize(batch).withWarmUp(s.workerWarmUp())
-                .withDecodeAhead(s.decodeAhead());
+                .withDecodeAhead(s.decodeAhead()).withCommitInterval(s.commitInterval());
         long timeout = TimeUnit.MINUTES.toNanos(20);
         try (FeatureWorker worker = FeatureWorker.create(o, kafka, base)) {
             Thread t = new Thread(worker, "bench-feature-worker");
             t.setDaemon(true);
+            Map<Integer, ThreadCpu.Sample> threads0 = ThreadCpu.snapshot();
             long cpu0 = cpuNanos();
             long t0 = System.nanoTime();
             t.start();
@@ -380,6 +429,13 @@ public final class FeatureBench {
             }
             double sec = (System.nanoTime() - t0) / 1e9;
             double cpuMs = (cpuNanos() - cpu0) / 1e6 / n;
+            Map<String, Double> byThread = ThreadCpu.msByGroup(threads0, ThreadCpu.snapshot());
+            if (notes != null && !byThread.isEmpty()) {
+                String line = String.format(Locale.ROOT, "%dpx batch %d pipeline CPU-ms per image by thread: %s", res,
+                        batch, ThreadCpu.perImage(byThread, n, 8));
+                out.println(line);
+                notes.add(line);
+            }
             if (first < 0) first = System.nanoTime();
             if (worker.deadLetterCount() > 0) {
                 throw new IllegalStateException(worker.deadLetterCount() + " bench images were dead-lettered");
@@ -521,6 +577,7 @@ public final class FeatureBench {
             m.put("torch_cpu_ms_per_img", x.torchCpuMsPerImg());
             m.put("pipeline_first_commit_s", x.pipelineFirstCommitS());
             m.put("pipeline_steady_img_s", x.pipelineSteadyImgS());
+            m.put("pipeline_cold_img_s", x.pipelineColdImgS());
             m.put("vm_rss_mb", x.vmRssMb());
             m.put("vm_hwm_mb", x.vmHwmMb());
             m.put("executor", x.executor());
@@ -549,6 +606,7 @@ public final class FeatureBench {
         if (!rss.isEmpty()) root.put("rss", rss);
         root.put("executor", s.executor());
         root.put("decode_ahead", s.decodeAhead());
+        root.put("commit_interval_ms", s.commitInterval().toMillis());
         root.put("max_physical_bytes", System.getProperty("org.bytedeco.javacpp.maxphysicalbytes"));
         root.put("base", s.baseSpec());
         root.put("base_id", r.baseId());
@@ -557,6 +615,7 @@ public final class FeatureBench {
         root.put("warmup_batches", s.warmup());
         root.put("images_setting", s.images() == AUTO_IMAGES ? "auto " + s.autoSeconds() + " s" : String.valueOf(s.images()));
         root.put("worker_warm_up", s.workerWarmUp());
+        root.put("pipeline_warm_up", s.pipelineWarmUp());
         root.put("torch", r.torchVersion());
         root.put("cpus", Runtime.getRuntime().availableProcessors());
         root.put("notes", r.notes());

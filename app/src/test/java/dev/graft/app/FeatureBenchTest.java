@@ -50,7 +50,7 @@ class FeatureBenchTest {
     @Test
     void executorColumnShowsFoldedOverDl4jAndRssFlatnessAllowsNoise() {
         FeatureBench.Run r = new FeatureBench.Run(96, 16, 64, 120.0, 10.0, null, null, null, null, 150.0, 8.0, 900L,
-                1000L, "folded", 20.0, 60.0);
+                1000L, "folded", 20.0, 60.0, null);
         assertThat(r.foldedOverDl4j()).isEqualTo(6.0);
         assertThat(FeatureBench.tableRow(r)).contains("20.0", "6.00");
         assertThat(new FeatureBench.RssRun(224, 16, 10000, "folded", 30, 900, 1000, 1040, 1040).flat()).isTrue();
@@ -75,6 +75,15 @@ class FeatureBenchTest {
         assertThat(runs.get(1).get("torch_img_s").isNull()).isTrue();
         assertThat(runs.get(1).get("bare_over_torch").isNull()).isTrue();
         assertThat(root.get("notes").get(0).asText()).isEqualTo(TorchPeer.SKIPPED);
+        assertThat(runs.get(0).get("pipeline_cold_img_s").isNull()).as("no warm-up pass measured").isTrue();
+        assertThat(root.get("pipeline_warm_up").asBoolean()).isTrue();
+    }
+
+    @Test
+    void warmUpPassesEndOnceTheJitCompilesForAtMostFivePercentOfAPass() {
+        assertThat(FeatureBench.jitQuiet(500, 10_000)).isTrue();
+        assertThat(FeatureBench.jitQuiet(501, 10_000)).isFalse();
+        assertThat(FeatureBench.jitQuiet(0, 0)).isTrue();
     }
 
     @Test
@@ -132,7 +141,8 @@ class FeatureBenchTest {
         assertThatThrownBy(() -> BenchFeatures.Features.parseImages("0")).hasMessageContaining("--images");
         assertThatThrownBy(() -> BenchFeatures.Features.parseImages("lots")).hasMessageContaining("'lots'");
         assertThatThrownBy(() -> new FeatureBench.Settings("b", "c", List.of(96), List.of(8), 0, 1, 2, false, false,
-                Path.of("."), null, "folded", false, false, false, 0, true, true)).hasMessageContaining("auto seconds");
+                Path.of("."), null, "folded", false, false, false, 0, true, true, true,
+                java.time.Duration.ZERO)).hasMessageContaining("auto seconds");
     }
 
     @Test
