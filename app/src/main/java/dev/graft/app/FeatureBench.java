@@ -430,6 +430,16 @@ public final class FeatureBench {
             double sec = (System.nanoTime() - t0) / 1e9;
             double cpuMs = (cpuNanos() - cpu0) / 1e6 / n;
             Map<String, Double> byThread = ThreadCpu.msByGroup(threads0, ThreadCpu.snapshot());
+            FeatureWorker.InferenceTime inf = worker.inferenceTime();
+            if (notes != null) {
+                long batches = Math.max(1, worker.batchCount());
+                String line = String.format(Locale.ROOT, "%dpx batch %d pipeline inference thread per batch: decode %.1f ms, "
+                        + "forward %.1f ms, encode %.1f ms, idle %.1f ms (%.0f%% busy)", res, batch,
+                        inf.decodeNanos() / 1e6 / batches, inf.forwardNanos() / 1e6 / batches, inf.encodeNanos() / 1e6 / batches,
+                        Math.max(0, sec * 1e9 - inf.busyNanos()) / 1e6 / batches, 100.0 * inf.busyNanos() / (sec * 1e9));
+                out.println(line);
+                notes.add(line);
+            }
             if (notes != null && !byThread.isEmpty()) {
                 String line = String.format(Locale.ROOT, "%dpx batch %d pipeline CPU-ms per image by thread: %s", res,
                         batch, ThreadCpu.perImage(byThread, n, 8));

@@ -91,6 +91,10 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
     private final AtomicLong featurized = new AtomicLong();
     private final AtomicLong deadLettered = new AtomicLong();
     private final AtomicLong batches = new AtomicLong();
+    /** Inference-thread time (ns) spent getting a batch's pixels, in the forward pass and encoding the features. */
+    private final AtomicLong decodeNanos = new AtomicLong();
+    private final AtomicLong forwardNanos = new AtomicLong();
+    private final AtomicLong encodeNanos = new AtomicLong();
 
     // Owned by the poll thread.
     /** Records consumed but not yet handed to the inference thread, in arrival order. */
@@ -172,6 +176,20 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
 
     public long batchCount() {
         return batches.get();
+    }
+
+    /**
+     * Where the inference thread's time went, summed over every batch it finished (committed or not): waiting for
+     * or doing the decode, the forward pass, encoding the features. What the run's wall time leaves over is idle.
+     */
+    public record InferenceTime(long decodeNanos, long forwardNanos, long encodeNanos) {
+        public long busyNanos() {
+            return decodeNanos + forwardNanos + encodeNanos;
+        }
+    }
+
+    public InferenceTime inferenceTime() {
+        return new InferenceTime(decodeNanos.get(), forwardNanos.get(), encodeNanos.get());
     }
 
     /** Called on the poll thread after each committed batch (metrics hook). */
@@ -423,8 +441,13 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
         ConsumerRecord<byte[], byte[]> first = batch.get(0);
         MDC.put("batch", first.topic() + "-" + first.partition() + "@" + first.offset() + "+" + batch.size());
         try {
+            long t0 = System.nanoTime();
             BatchFeaturizer.Decoded decoded = decodedAhead != null ? decodedAhead.get() : featurizer.decode(batch);
+            long t1 = System.nanoTime();
             BatchFeaturizer.Result result = featurizer.extract(decoded);
+            long t2 = System.nanoTime();
+            decodeNanos.addAndGet(t1 - t0);
+            forwardNanos.addAndGet(t2 - t1);
             List<ProducerRecord<byte[], byte[]>> out = new ArrayList<>();
             // One Arrow message per cut and task, so a head trainer reads only its own tasks' batches of its base.
             Map<String, Map<String, List<FeatureRow>>> byBaseAndTask = new LinkedHashMap<>();
@@ -443,6 +466,7 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
             for (BatchFeaturizer.Rejection rej : result.rejections()) {
                 out.add(deadLetter(rej));
             }
+            encodeNanos.addAndGet(System.nanoTime() - t2);
             return new Output(out, result.images(), result.rejections());
         } finally {
             MDC.remove("batch");

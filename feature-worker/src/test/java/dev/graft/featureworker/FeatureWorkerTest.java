@@ -240,6 +240,9 @@ class FeatureWorkerTest {
         drainAndStop(worker, run, producer);
         assertThat(worker.batchCount()).isEqualTo(2 * PER_PARTITION / BATCH);
         assertThat(producer.commits.get()).as("one transaction for all five batches").isEqualTo(1);
+        FeatureWorker.InferenceTime time = worker.inferenceTime();
+        assertThat(time.forwardNanos()).as("five passes of at least 200 ms").isGreaterThanOrEqualTo(5 * 200_000_000L);
+        assertThat(time.busyNanos()).isEqualTo(time.decodeNanos() + time.forwardNanos() + time.encodeNanos());
         assertThat(producer.committedOffsets).containsEntry(p0, (long) PER_PARTITION).containsEntry(p1, (long) PER_PARTITION);
     }
 
