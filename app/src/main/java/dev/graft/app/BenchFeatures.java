@@ -74,6 +74,12 @@ final class BenchFeatures {
                         + "transaction per batch) (default: ${DEFAULT-VALUE}).")
         String commitInterval;
 
+        @Option(names = "--pipeline-workers", defaultValue = "1", paramLabel = "W",
+                description = "Feature workers in (b), one group sharing an images topic of W partitions, each with its own "
+                        + "base copy and threads/W OpenMP threads (as W worker processes with --omp-threads); (a) is then also "
+                        + "timed as W extractors side by side and the faster layout counts (default: ${DEFAULT-VALUE}).")
+        int pipelineWorkers;
+
         @Option(names = "--no-decode-ahead", description = "Run (b) with the worker's --no-decode-ahead (decoding on the inference thread), to measure that lever.")
         boolean noDecodeAhead;
 
@@ -116,7 +122,8 @@ final class BenchFeatures {
                 settings = new FeatureBench.Settings(base, cut, res, bs, parseImages(images), warmup, threads, !noPipeline && !rss, !noTorch && !rss,
                         modelCache != null ? modelCache : BaseNetworks.defaultCacheDir(),
                         new TorchPeer(python, torchScript), executor, !noDl4j, rss, profile, autoSeconds, workerWarmUp,
-                        !noDecodeAhead, !noPipelineWarmUp, Durations.parse(commitInterval));
+                        !noDecodeAhead, !noPipelineWarmUp, Durations.parse(commitInterval),
+                        pipelineWorkers);
             } catch (IllegalArgumentException e) {
                 throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
             }

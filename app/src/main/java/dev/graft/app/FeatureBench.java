@@ -59,12 +59,12 @@ public final class FeatureBench {
                            int warmup, int threads, boolean pipeline, boolean torch, Path modelCache, TorchPeer peer,
                            String executor, boolean compareDl4j, boolean rss, boolean profile, double autoSeconds,
                            boolean workerWarmUp, boolean decodeAhead, boolean pipelineWarmUp,
-                           java.time.Duration commitInterval) {
+                           java.time.Duration commitInterval, int pipelineWorkers) {
         public Settings(String baseSpec, String cut, List<Integer> resolutions, List<Integer> batches, int images,
                         int warmup, int threads, boolean pipeline, boolean torch, Path modelCache, TorchPeer peer) {
             this(baseSpec, cut, resolutions, batches, images, warmup, threads, pipeline, torch, modelCache, peer,
                     "folded", false, false, false, DEFAULT_AUTO_SECONDS, false, true, true,
-                    FeatureWorkerOptions.DEFAULT_COMMIT_INTERVAL);
+                    FeatureWorkerOptions.DEFAULT_COMMIT_INTERVAL, 1);
         }
 
         public Settings {
@@ -72,6 +72,10 @@ public final class FeatureBench {
                 throw new IllegalArgumentException("executor '" + executor + "': expected folded or dl4j");
             }
             if (resolutions.isEmpty() || batches.isEmpty()) throw new IllegalArgumentException("empty grid");
+            if (pipelineWorkers < 1 || pipelineWorkers > threads) {
+                throw new IllegalArgumentException("pipeline workers must be in 1.." + threads + " (the threads), got "
+                        + pipelineWorkers);
+            }
             if (images < 0 || warmup < 0 || threads < 1) {
                 throw new IllegalArgumentException("need images >= 1 (or auto), warmup >= 0, threads >= 1");
             }
@@ -181,73 +185,81 @@ public final class FeatureBench {
                              ? BaseNetworks.load(src, s.cut(), res, "dl4j") : null) {
                     baseId = base.ref().id();
                     out.printf("base %s (%d-d), executor %s%n", baseId, base.ref().featureDim(), base.executor());
-                    if (!base.executor().equals(s.executor())) {
-                        notes.add(res + "px: executor " + s.executor() + " unavailable, ran " + base.executor());
-                    }
-                    for (int batch : s.batches()) {
-                        int n = s.images() == AUTO_IMAGES
-                                ? autoImages(bare(base, res, batch, 4 * batch)[0], s.autoSeconds(), batch)
-                                : roundUp(s.images(), batch);
-                        if (s.rss()) {
-                            RssRun m = rss(base, res, batch, n);
-                            rssRuns.add(m);
-                            out.println(m);
-                            continue;
+                    List<BaseNetwork> bases = new ArrayList<>(List.of(base));
+                    try {
+                        for (int i = 1; i < s.pipelineWorkers() && !s.rss(); i++) {
+                            bases.add(BaseNetworks.load(src, s.cut(), res, s.executor())); // the executor is not thread-safe
                         }
-                        double[] bare = bare(base, res, batch, n);
-                        if (s.profile()) {
-                            Map<String, Double> prof = onFreshThread("bench-profile", () -> BaseNetworks.profile(base,
-                                    Nd4j.rand(DataType.FLOAT, batch, res, res, 3).muli(255.0), 3));
-                            double total = prof.values().stream().mapToDouble(Double::doubleValue).sum();
-                            StringBuilder sb = new StringBuilder(String.format(Locale.ROOT,
-                                    "profile %dpx batch %d (%.0f ms per batch):", res, batch, total));
-                            prof.forEach((k, v) -> sb.append(String.format(Locale.ROOT, " %s %.0f%%", k, 100 * v / total)));
-                            out.println(sb);
-                            notes.add(sb.toString());
+                        if (!base.executor().equals(s.executor())) {
+                            notes.add(res + "px: executor " + s.executor() + " unavailable, ran " + base.executor());
                         }
-                        double[] viaDl4j = dl4j == null ? null : bare(dl4j, res, batch, n);
-                        long[] mem = memoryMb();
-                        Double pipe = null;
-                        Double pipeCpu = null;
-                        Double firstCommit = null;
-                        Double steady = null;
-                        Double cold = null;
-                        if (broker != null) {
-                            if (s.pipelineWarmUp()) {
-                                cold = warmUpPipeline(broker, base, res, batch, n, notes);
+                        for (int batch : s.batches()) {
+                            int n = s.images() == AUTO_IMAGES
+                                    ? autoImages(bare(base, res, batch, 4 * batch)[0], s.autoSeconds(), batch)
+                                    : roundUp(s.images(), batch);
+                            if (s.rss()) {
+                                RssRun m = rss(base, res, batch, n);
+                                rssRuns.add(m);
+                                out.println(m);
+                                continue;
                             }
-                            double[] p = pipeline(broker, base, res, batch, n, notes);
-                            pipe = p[0];
-                            firstCommit = p[1];
-                            pipeCpu = p[2];
-                            steady = p[3] > 0 ? p[3] : null;
-                            // a is the base's capability: timed again after the pipeline, the faster run counts
-                            // (single bare runs here swung 127 vs 197 img/s at 96 px on an idle machine)
-                            double[] again = bare(base, res, batch, n);
-                            if (Math.max(again[0], bare[0]) > 1.2 * Math.min(again[0], bare[0])) {
-                                notes.add(String.format(Locale.ROOT, "%dpx batch %d: bare %.1f img/s before the pipeline, "
-                                        + "%.1f after; the faster counts", res, batch, bare[0], again[0]));
+                            double[] bare = bareBest(bases, res, batch, n, notes);
+                            if (s.profile()) {
+                                Map<String, Double> prof = onFreshThread("bench-profile", () -> BaseNetworks.profile(base,
+                                        Nd4j.rand(DataType.FLOAT, batch, res, res, 3).muli(255.0), 3));
+                                double total = prof.values().stream().mapToDouble(Double::doubleValue).sum();
+                                StringBuilder sb = new StringBuilder(String.format(Locale.ROOT,
+                                        "profile %dpx batch %d (%.0f ms per batch):", res, batch, total));
+                                prof.forEach((k, v) -> sb.append(String.format(Locale.ROOT, " %s %.0f%%", k, 100 * v / total)));
+                                out.println(sb);
+                                notes.add(sb.toString());
                             }
-                            if (again[0] > bare[0]) bare = again;
-                        }
-                        Double torch = null;
-                        Double torchCpu = null;
-                        if (torchOk) {
-                            try {
-                                TorchPeer.Measurement m = s.peer().measure(res, batch, n, Math.max(1, s.warmup()), s.threads());
-                                torch = m.imgS();
-                                torchCpu = m.cpuMsPerImg();
-                            } catch (IOException | RuntimeException e) {
-                                notes.add("torch failed at " + res + "px batch " + batch + ": " + e.getMessage());
-                                out.println("torch failed: " + e.getMessage());
+                            double[] viaDl4j = dl4j == null ? null : bare(dl4j, res, batch, n);
+                            long[] mem = memoryMb();
+                            Double pipe = null;
+                            Double pipeCpu = null;
+                            Double firstCommit = null;
+                            Double steady = null;
+                            Double cold = null;
+                            if (broker != null) {
+                                if (s.pipelineWarmUp()) {
+                                    cold = warmUpPipeline(broker, bases, res, batch, n, notes);
+                                }
+                                double[] p = pipeline(broker, bases, res, batch, n, notes);
+                                pipe = p[0];
+                                firstCommit = p[1];
+                                pipeCpu = p[2];
+                                steady = p[3] > 0 ? p[3] : null;
+                                // a is the base's capability: timed again after the pipeline, the faster run counts
+                                // (single bare runs here swung 127 vs 197 img/s at 96 px on an idle machine)
+                                double[] again = bareBest(bases, res, batch, n, notes);
+                                if (Math.max(again[0], bare[0]) > 1.2 * Math.min(again[0], bare[0])) {
+                                    notes.add(String.format(Locale.ROOT, "%dpx batch %d: bare %.1f img/s before the pipeline, "
+                                            + "%.1f after; the faster counts", res, batch, bare[0], again[0]));
+                                }
+                                if (again[0] > bare[0]) bare = again;
                             }
+                            Double torch = null;
+                            Double torchCpu = null;
+                            if (torchOk) {
+                                try {
+                                    TorchPeer.Measurement m = s.peer().measure(res, batch, n, Math.max(1, s.warmup()), s.threads());
+                                    torch = m.imgS();
+                                    torchCpu = m.cpuMsPerImg();
+                                } catch (IOException | RuntimeException e) {
+                                    notes.add("torch failed at " + res + "px batch " + batch + ": " + e.getMessage());
+                                    out.println("torch failed: " + e.getMessage());
+                                }
+                            }
+                            Run r = new Run(res, batch, n, bare[0], bare[1], pipe, pipeCpu, firstCommit, steady, torch, torchCpu,
+                                    mem[0] < 0 ? null : mem[0], mem[1] < 0 ? null : mem[1], base.executor(),
+                                    viaDl4j == null ? null : viaDl4j[0], viaDl4j == null ? null : viaDl4j[1], cold);
+                            runs.add(r);
+                            out.println(tableRow(r));
+                            grid.update(runs.size());
                         }
-                        Run r = new Run(res, batch, n, bare[0], bare[1], pipe, pipeCpu, firstCommit, steady, torch, torchCpu,
-                                mem[0] < 0 ? null : mem[0], mem[1] < 0 ? null : mem[1], base.executor(),
-                                viaDl4j == null ? null : viaDl4j[0], viaDl4j == null ? null : viaDl4j[1], cold);
-                        runs.add(r);
-                        out.println(tableRow(r));
-                        grid.update(runs.size());
+                    } finally {
+                        for (int i = 1; i < bases.size(); i++) bases.get(i).close();
                     }
                 }
                 System.gc();
@@ -269,7 +281,7 @@ public final class FeatureBench {
      * clients' code is compiled while it runs: on 2 cores the first pass spent up to a quarter of the process CPU
      * in the compiler threads, which a long-running worker pays once.
      */
-    private double warmUpPipeline(EmbeddedKafkaBroker broker, BaseNetwork base, int res, int batch, int n,
+    private double warmUpPipeline(EmbeddedKafkaBroker broker, List<BaseNetwork> bases, int res, int batch, int n,
                                   List<String> notes) throws InterruptedException {
         java.lang.management.CompilationMXBean jit = java.lang.management.ManagementFactory.getCompilationMXBean();
         boolean canTell = jit != null && jit.isCompilationTimeMonitoringSupported();
@@ -277,7 +289,7 @@ public final class FeatureBench {
         for (int pass = 1; pass <= MAX_WARM_UP_PASSES; pass++) {
             long jit0 = canTell ? jit.getTotalCompilationTime() : 0;
             long t0 = System.nanoTime();
-            double imgS = pipeline(broker, base, res, batch, n, null)[0];
+            double imgS = pipeline(broker, bases, res, batch, n, null)[0];
             long wallMs = (System.nanoTime() - t0) / 1_000_000;
             long jitMs = canTell ? jit.getTotalCompilationTime() - jit0 : -1;
             if (cold < 0) cold = imgS;
@@ -366,6 +378,63 @@ public final class FeatureBench {
         return onFreshThread("bench-bare", () -> bareOnThisThread(base, res, batch, n));
     }
 
+    /**
+     * The bare base's best rate for the thread budget: one extractor with all threads and, with several pipeline
+     * workers, as many extractors side by side (own base copy and an even share of the OpenMP threads each) as the
+     * pipeline runs; both are noted. {img/s, CPU-ms per image}.
+     */
+    private double[] bareBest(List<BaseNetwork> bases, int res, int batch, int n, List<String> notes)
+            throws InterruptedException {
+        double[] one = bare(bases.get(0), res, batch, n);
+        if (bases.size() == 1) return one;
+        double[] side = bareSideBySide(bases, res, batch, n);
+        notes.add(String.format(Locale.ROOT, "%dpx batch %d: bare 1 x %d threads %.1f img/s, %d x %d thread(s) %.1f img/s",
+                res, batch, s.threads(), one[0], bases.size(), threadsPerWorker(), side[0]));
+        return side[0] > one[0] ? side : one;
+    }
+
+    private double[] bareSideBySide(List<BaseNetwork> bases, int res, int batch, int n) throws InterruptedException {
+        int w = bases.size();
+        int each = roundUp(Math.max(batch, n / w), batch);
+        java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(w + 1);
+        List<Thread> threads = new ArrayList<>();
+        RuntimeException[] failure = new RuntimeException[1];
+        Nd4j.getEnvironment().setMaxThreads(threadsPerWorker());
+        try {
+            for (BaseNetwork b : bases) {
+                Thread t = new Thread(() -> {
+                    try {
+                        BaseNetworks.setOmpThreadsOfThisThread(threadsPerWorker());
+                        INDArray x = Nd4j.rand(DataType.FLOAT, batch, res, res, 3).muli(255.0);
+                        for (int i = 0; i < Math.max(1, s.warmup()); i++) b.extract(x);
+                        start.await();
+                        for (int done = 0; done < each; done += batch) b.extract(x);
+                    } catch (InterruptedException | java.util.concurrent.BrokenBarrierException e) {
+                        Thread.currentThread().interrupt();
+                    } catch (RuntimeException e) {
+                        failure[0] = e;
+                        start.reset();
+                    }
+                }, "bench-bare-side-by-side");
+                threads.add(t);
+                t.start();
+            }
+            try {
+                start.await();
+            } catch (java.util.concurrent.BrokenBarrierException e) {
+                throw new IllegalStateException("a side-by-side extractor failed: " + failure[0], failure[0]);
+            }
+            long cpu0 = cpuNanos();
+            long t0 = System.nanoTime();
+            for (Thread t : threads) t.join();
+            double sec = (System.nanoTime() - t0) / 1e9;
+            if (failure[0] != null) throw failure[0];
+            return new double[] {(double) each * w / sec, (cpuNanos() - cpu0) / 1e6 / (each * w)};
+        } finally {
+            Nd4j.getEnvironment().setMaxThreads(s.threads());
+        }
+    }
+
     /** Runs {@code work} on a new thread (as a worker's poll thread) and returns its result or rethrows its failure. */
     private static <T> T onFreshThread(String name, java.util.function.Supplier<T> work) throws InterruptedException {
         List<T> result = new ArrayList<>(1);
@@ -397,46 +466,68 @@ public final class FeatureBench {
     /**
      * {img/s, seconds to first commit, process CPU-ms per image (broker included), img/s after the first commit
      * (consumer join excluded; 0 when there was one batch)}: N PNGs are published first; then one worker runs from its start
-     * (consumer join included) until N features are committed. Broker start and base load are not timed. With
-     * {@code notes}, the CPU of each thread group is printed and noted.
+     * (consumer join included) until N features are committed. With several bases, as many workers in one group
+     * share an images topic of as many partitions, each with its own base copy and an even share of the OpenMP
+     * threads. Broker start and base load are not timed. With {@code notes}, the CPU of each thread group is
+     * printed and noted.
      */
-    private double[] pipeline(EmbeddedKafkaBroker broker, BaseNetwork base, int res, int batch, int n, List<String> notes)
-            throws InterruptedException {
+    private double[] pipeline(EmbeddedKafkaBroker broker, List<BaseNetwork> bases, int res, int batch, int n,
+                              List<String> notes) throws InterruptedException {
+        int workers = bases.size();
         String prefix = "bench-" + res + "-" + batch + "-" + System.nanoTime() + ".";
         Topics topics = Topics.withPrefix(prefix);
         KafkaSettings kafka = KafkaSettings.of(broker.bootstrapServers());
         try (Admin admin = kafka.admin()) {
-            TopicAdmin.ensureTopics(admin, topics, 1);
+            TopicAdmin.ensureTopics(admin, topics, workers);
         }
         publish(kafka, topics, res, n);
-        FeatureWorkerOptions o = FeatureWorkerOptions.defaults(topics, prefix + "features", "bench-" + res + "-" + batch)
-                .withBatchSize(batch).withWarmUp(s.workerWarmUp())
-                .withDecodeAhead(s.decodeAhead()).withCommitInterval(s.commitInterval());
+        List<FeatureWorker> ws = new ArrayList<>();
+        List<Thread> threads = new ArrayList<>();
         long timeout = TimeUnit.MINUTES.toNanos(20);
-        try (FeatureWorker worker = FeatureWorker.create(o, kafka, base)) {
-            Thread t = new Thread(worker, "bench-feature-worker");
-            t.setDaemon(true);
+        if (workers > 1) Nd4j.getEnvironment().setMaxThreads(threadsPerWorker());
+        try {
+            for (int i = 0; i < workers; i++) {
+                FeatureWorkerOptions o = FeatureWorkerOptions.defaults(topics, prefix + "features",
+                                "bench-" + res + "-" + batch + "-" + i)
+                        .withBatchSize(batch).withWarmUp(s.workerWarmUp())
+                        .withDecodeAhead(s.decodeAhead()).withCommitInterval(s.commitInterval())
+                        .withOmpThreads(workers > 1 ? threadsPerWorker() : 0);
+                FeatureWorker w = FeatureWorker.create(o, kafka, bases.get(i));
+                ws.add(w);
+                Thread t = new Thread(w, "bench-feature-worker-" + i);
+                t.setDaemon(true);
+                threads.add(t);
+            }
             Map<Integer, ThreadCpu.Sample> threads0 = ThreadCpu.snapshot();
             long cpu0 = cpuNanos();
             long t0 = System.nanoTime();
-            t.start();
+            threads.forEach(Thread::start);
             long first = -1;
-            while (worker.featurizedCount() + worker.deadLetterCount() < n) {
-                if (first < 0 && worker.batchCount() > 0) first = System.nanoTime();
-                if (!t.isAlive()) throw new IllegalStateException("feature worker stopped early");
+            while (sum(ws, FeatureWorker::featurizedCount) + sum(ws, FeatureWorker::deadLetterCount) < n) {
+                if (first < 0 && sum(ws, FeatureWorker::batchCount) > 0) first = System.nanoTime();
+                for (Thread t : threads) {
+                    if (!t.isAlive()) throw new IllegalStateException(t.getName() + " stopped early");
+                }
                 if (System.nanoTime() - t0 > timeout) throw new IllegalStateException("pipeline run timed out");
                 Thread.sleep(5);
             }
             double sec = (System.nanoTime() - t0) / 1e9;
             double cpuMs = (cpuNanos() - cpu0) / 1e6 / n;
             Map<String, Double> byThread = ThreadCpu.msByGroup(threads0, ThreadCpu.snapshot());
-            FeatureWorker.InferenceTime inf = worker.inferenceTime();
             if (notes != null) {
-                long batches = Math.max(1, worker.batchCount());
-                String line = String.format(Locale.ROOT, "%dpx batch %d pipeline inference thread per batch: decode %.1f ms, "
-                        + "forward %.1f ms, encode %.1f ms, idle %.1f ms (%.0f%% busy)", res, batch,
-                        inf.decodeNanos() / 1e6 / batches, inf.forwardNanos() / 1e6 / batches, inf.encodeNanos() / 1e6 / batches,
-                        Math.max(0, sec * 1e9 - inf.busyNanos()) / 1e6 / batches, 100.0 * inf.busyNanos() / (sec * 1e9));
+                long decode = 0, forward = 0, encode = 0;
+                for (FeatureWorker w : ws) {
+                    FeatureWorker.InferenceTime inf = w.inferenceTime();
+                    decode += inf.decodeNanos();
+                    forward += inf.forwardNanos();
+                    encode += inf.encodeNanos();
+                }
+                long batches = Math.max(1, sum(ws, FeatureWorker::batchCount));
+                double busy = (decode + forward + encode) / (sec * 1e9 * workers);
+                String line = String.format(Locale.ROOT, "%dpx batch %d pipeline (%d worker%s) inference thread per batch: "
+                        + "decode %.1f ms, forward %.1f ms, encode %.1f ms (%.0f%% busy)", res, batch, workers,
+                        workers == 1 ? "" : "s, " + threadsPerWorker() + " OpenMP thread(s) each", decode / 1e6 / batches,
+                        forward / 1e6 / batches, encode / 1e6 / batches, 100 * busy);
                 out.println(line);
                 notes.add(line);
             }
@@ -447,15 +538,25 @@ public final class FeatureBench {
                 notes.add(line);
             }
             if (first < 0) first = System.nanoTime();
-            if (worker.deadLetterCount() > 0) {
-                throw new IllegalStateException(worker.deadLetterCount() + " bench images were dead-lettered");
-            }
-            worker.close();
-            t.join(TimeUnit.SECONDS.toMillis(30));
+            long dead = sum(ws, FeatureWorker::deadLetterCount);
+            if (dead > 0) throw new IllegalStateException(dead + " bench images were dead-lettered");
             long end = t0 + (long) (sec * 1e9);
             double steady = n > batch && end > first ? (n - batch) / ((end - first) / 1e9) : 0;
             return new double[] {n / sec, (first - t0) / 1e9, cpuMs, steady};
+        } finally {
+            for (FeatureWorker w : ws) w.close();
+            for (Thread t : threads) t.join(TimeUnit.SECONDS.toMillis(30));
+            Nd4j.getEnvironment().setMaxThreads(s.threads());
         }
+    }
+
+    private static long sum(List<FeatureWorker> ws, java.util.function.ToLongFunction<FeatureWorker> f) {
+        return ws.stream().mapToLong(f).sum();
+    }
+
+    /** OpenMP threads of each of several pipeline workers or parallel bare extractors: the budget split evenly. */
+    private int threadsPerWorker() {
+        return Math.max(1, s.threads() / s.pipelineWorkers());
     }
 
     /**
@@ -617,6 +718,7 @@ public final class FeatureBench {
         root.put("executor", s.executor());
         root.put("decode_ahead", s.decodeAhead());
         root.put("commit_interval_ms", s.commitInterval().toMillis());
+        root.put("pipeline_workers", s.pipelineWorkers());
         root.put("max_physical_bytes", System.getProperty("org.bytedeco.javacpp.maxphysicalbytes"));
         root.put("base", s.baseSpec());
         root.put("base_id", r.baseId());

@@ -66,6 +66,11 @@ final class FeatureWorkerCommand implements Callable<Integer> {
                     + "(default: ${DEFAULT-VALUE}; max 30s).")
     String commitInterval;
 
+    @Option(names = "--omp-threads", defaultValue = "0", paramLabel = "N",
+            description = "OpenMP threads of this worker's forward passes; 0 = OMP_NUM_THREADS (default: ${DEFAULT-VALUE}). "
+                    + "On a small base several workers with one thread each beat one with all cores (README, Benchmarks).")
+    int ompThreads;
+
     @Option(names = "--follow-bases", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "Follow base-published events and featurize the whole images log again with each new base, "
                     + "in group GROUP.base-BASEID (default: on; --no-follow-bases turns it off).")
@@ -89,6 +94,9 @@ final class FeatureWorkerCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--max-followed-bases must be at least 1, got " + maxFollowedBases);
         }
         Devices.require(device);
+        if (ompThreads < 0) {
+            throw new ParameterException(spec.commandLine(), "--omp-threads must be >= 0 (0 = OMP_NUM_THREADS), got " + ompThreads);
+        }
         java.time.Duration interval;
         try {
             interval = Durations.parse(commitInterval);
@@ -110,7 +118,7 @@ final class FeatureWorkerCommand implements Callable<Integer> {
                             group != null ? group : defaultGroup(network),
                             workerId != null ? workerId : "fw-" + UUID.randomUUID().toString().substring(0, 8))
                     .withBatchSize(batchSize).withWarmUp(warmUp)
-                    .withDecodeAhead(decodeAhead).withCommitInterval(interval);
+                    .withDecodeAhead(decodeAhead).withCommitInterval(interval).withOmpThreads(ompThreads);
             FeatureWorker worker = FeatureWorker.create(options, settings, network);
             if (server != null) {
                 GraftMetrics.bindFeatureWorker(server.registry(), worker, options.workerId());

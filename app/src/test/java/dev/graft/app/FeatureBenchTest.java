@@ -80,6 +80,18 @@ class FeatureBenchTest {
     }
 
     @Test
+    void pipelineWorkersMustFitTheThreadBudget() {
+        assertThatThrownBy(() -> new FeatureBench.Settings("b", "c", List.of(96), List.of(8), 8, 1, 2, false, false,
+                Path.of("."), null, "folded", false, false, false, 15, false, true, true, java.time.Duration.ZERO, 3))
+                .hasMessageContaining("pipeline workers must be in 1..2");
+        assertThatThrownBy(() -> new FeatureBench.Settings("b", "c", List.of(96), List.of(8), 8, 1, 2, false, false,
+                Path.of("."), null, "folded", false, false, false, 15, false, true, true, java.time.Duration.ZERO, 0))
+                .hasMessageContaining("pipeline workers");
+        assertThat(new FeatureBench.Settings("b", "c", List.of(96), List.of(8), 8, 1, 2, false, false, Path.of("."), null,
+                "folded", false, false, false, 15, false, true, true, java.time.Duration.ZERO, 2).pipelineWorkers()).isEqualTo(2);
+    }
+
+    @Test
     void warmUpPassesEndOnceTheJitCompilesForAtMostFivePercentOfAPass() {
         assertThat(FeatureBench.jitQuiet(500, 10_000)).isTrue();
         assertThat(FeatureBench.jitQuiet(501, 10_000)).isFalse();
@@ -142,7 +154,7 @@ class FeatureBenchTest {
         assertThatThrownBy(() -> BenchFeatures.Features.parseImages("lots")).hasMessageContaining("'lots'");
         assertThatThrownBy(() -> new FeatureBench.Settings("b", "c", List.of(96), List.of(8), 0, 1, 2, false, false,
                 Path.of("."), null, "folded", false, false, false, 0, true, true, true,
-                java.time.Duration.ZERO)).hasMessageContaining("auto seconds");
+                java.time.Duration.ZERO, 1)).hasMessageContaining("auto seconds");
     }
 
     @Test

@@ -116,5 +116,8 @@ class GraftCliBadInputTest {
         Run unreadable = run("feature-worker", "--commit-interval", "soon", "--bootstrap-servers", "localhost:1");
         assertThat(unreadable.code()).isEqualTo(2);
         assertThat(unreadable.err()).contains("--commit-interval: not a duration: 'soon'");
+        Run omp = run("feature-worker", "--omp-threads", "-1", "--bootstrap-servers", "localhost:1");
+        assertThat(omp.code()).isEqualTo(2);
+        assertThat(omp.err()).contains("--omp-threads must be >= 0");
     }
 }

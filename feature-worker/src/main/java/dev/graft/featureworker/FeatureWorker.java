@@ -1,6 +1,7 @@
 package dev.graft.featureworker;
 
 import dev.graft.common.base.BaseNetwork;
+import dev.graft.common.base.BaseNetworks;
 import dev.graft.common.contract.BaseRef;
 import dev.graft.common.contract.DeadLetterHeaders;
 import dev.graft.common.contract.FeatureBatchCodec;
@@ -208,6 +209,10 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
         lifecycle.started();
         MDC.put("worker", options.workerId());
         ExecutorService exec = workerThread("graft-inference-");
+        if (options.ompThreads() > 0) {
+            // OpenMP's thread count is per calling thread: set where the forward passes run
+            exec.execute(() -> BaseNetworks.setOmpThreadsOfThisThread(options.ompThreads()));
+        }
         ExecutorService dec = options.decodeAhead() ? workerThread("graft-decode-") : null;
         FeatureBatchCodec codec = new FeatureBatchCodec();
         try (Consumer<byte[], byte[]> c = consumerFactory.get();

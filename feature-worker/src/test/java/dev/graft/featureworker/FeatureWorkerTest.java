@@ -153,7 +153,7 @@ class FeatureWorkerTest {
         FailingProducer producer = new FailingProducer(consumer);
         FakeBase base = new FakeBase(8).gated();
         FeatureWorkerOptions opts = new FeatureWorkerOptions(TOPICS, "g", "w-0", BATCH, Duration.ofMillis(50),
-                Duration.ofSeconds(5), Duration.ofMillis(10), true, true, Duration.ZERO);
+                Duration.ofSeconds(5), Duration.ofMillis(10), true, true, Duration.ZERO, 0);
         FeatureWorker worker = new FeatureWorker(opts, () -> consumer, () -> producer, new BatchFeaturizer(base, new ImageDecoder()));
         CompletableFuture<Void> run = CompletableFuture.runAsync(worker);
         assertThat(base.awaitForwardPass()).isTrue();

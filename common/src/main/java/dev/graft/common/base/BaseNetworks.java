@@ -281,6 +281,15 @@ public final class BaseNetworks {
         return v;
     }
 
+    /**
+     * Sets how many OpenMP threads the forward passes started from the calling thread use (oneDNN's and ND4J's
+     * OpenMP regions; OpenMP keeps this count per thread, so call it on the thread that runs the passes).
+     */
+    public static void setOmpThreadsOfThisThread(int threads) {
+        if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
+        org.nd4j.nativeblas.NativeOpsHolder.getInstance().getDeviceNativeOps().setOmpNumThreads(threads);
+    }
+
     /** Default nsfwjs cache ({@code $GRAFT_HOME/models}). */
     public static Path defaultCacheDir() {
         return NsfwjsModels.defaultCacheDir();
