@@ -52,8 +52,8 @@ public final class FeatureBench {
      * {@code executor}: {@code folded} or {@code dl4j}, what (a) and (b) run on; {@code compareDl4j}: also time the
      * bare DL4J graph in the same run; {@code rss}: instead of the grid, a memory run of {@code images} images per
      * point sampling VmRSS after every batch; {@code pipelineWarmUp}: before the timed pipeline run, an untimed one of
-     * the same images on fresh topics, so (b) is a warm JVM's throughput as (a) is (the first pass of Kafka's and
-     * Arrow's code paths spent up to a quarter of the process CPU in the JIT compiler threads).
+     * the same images on fresh topics, so (b) is a warm JVM's throughput as (a) is (the first pass through Kafka's,
+     * the broker's and Arrow's code spent up to 70% of a core in the JIT compiler threads here).
      */
     public record Settings(String baseSpec, String cut, List<Integer> resolutions, List<Integer> batches, int images,
                            int warmup, int threads, boolean pipeline, boolean torch, Path modelCache, TorchPeer peer,
@@ -203,57 +203,7 @@ public final class FeatureBench {
                                 out.println(m);
                                 continue;
                             }
-                            double[] bare = bareBest(bases, res, batch, n, notes);
-                            if (s.profile()) {
-                                Map<String, Double> prof = onFreshThread("bench-profile", () -> BaseNetworks.profile(base,
-                                        Nd4j.rand(DataType.FLOAT, batch, res, res, 3).muli(255.0), 3));
-                                double total = prof.values().stream().mapToDouble(Double::doubleValue).sum();
-                                StringBuilder sb = new StringBuilder(String.format(Locale.ROOT,
-                                        "profile %dpx batch %d (%.0f ms per batch):", res, batch, total));
-                                prof.forEach((k, v) -> sb.append(String.format(Locale.ROOT, " %s %.0f%%", k, 100 * v / total)));
-                                out.println(sb);
-                                notes.add(sb.toString());
-                            }
-                            double[] viaDl4j = dl4j == null ? null : bare(dl4j, res, batch, n);
-                            long[] mem = memoryMb();
-                            Double pipe = null;
-                            Double pipeCpu = null;
-                            Double firstCommit = null;
-                            Double steady = null;
-                            Double cold = null;
-                            if (broker != null) {
-                                if (s.pipelineWarmUp()) {
-                                    cold = warmUpPipeline(broker, bases, res, batch, n, notes);
-                                }
-                                double[] p = pipeline(broker, bases, res, batch, n, notes);
-                                pipe = p[0];
-                                firstCommit = p[1];
-                                pipeCpu = p[2];
-                                steady = p[3] > 0 ? p[3] : null;
-                                // a is the base's capability: timed again after the pipeline, the faster run counts
-                                // (single bare runs here swung 127 vs 197 img/s at 96 px on an idle machine)
-                                double[] again = bareBest(bases, res, batch, n, notes);
-                                if (Math.max(again[0], bare[0]) > 1.2 * Math.min(again[0], bare[0])) {
-                                    notes.add(String.format(Locale.ROOT, "%dpx batch %d: bare %.1f img/s before the pipeline, "
-                                            + "%.1f after; the faster counts", res, batch, bare[0], again[0]));
-                                }
-                                if (again[0] > bare[0]) bare = again;
-                            }
-                            Double torch = null;
-                            Double torchCpu = null;
-                            if (torchOk) {
-                                try {
-                                    TorchPeer.Measurement m = s.peer().measure(res, batch, n, Math.max(1, s.warmup()), s.threads());
-                                    torch = m.imgS();
-                                    torchCpu = m.cpuMsPerImg();
-                                } catch (IOException | RuntimeException e) {
-                                    notes.add("torch failed at " + res + "px batch " + batch + ": " + e.getMessage());
-                                    out.println("torch failed: " + e.getMessage());
-                                }
-                            }
-                            Run r = new Run(res, batch, n, bare[0], bare[1], pipe, pipeCpu, firstCommit, steady, torch, torchCpu,
-                                    mem[0] < 0 ? null : mem[0], mem[1] < 0 ? null : mem[1], base.executor(),
-                                    viaDl4j == null ? null : viaDl4j[0], viaDl4j == null ? null : viaDl4j[1], cold);
+                            Run r = measurePoint(bases, dl4j, broker, torchOk, res, batch, n, notes);
                             runs.add(r);
                             out.println(tableRow(r));
                             grid.update(runs.size());
@@ -307,6 +257,66 @@ public final class FeatureBench {
     /** Whether a pass of {@code wallMs} with {@code jitMs} of compilation counts as warm. */
     static boolean jitQuiet(long jitMs, long wallMs) {
         return jitMs <= JIT_QUIET_SHARE * wallMs;
+    }
+
+    /**
+     * One grid point of {@code n} images: (a) before and after, the profile if asked, the DL4J graph if compared,
+     * (b) after its warm-up passes, (c).
+     */
+    private Run measurePoint(List<BaseNetwork> bases, BaseNetwork dl4j, EmbeddedKafkaBroker broker, boolean torchOk,
+                             int res, int batch, int n, List<String> notes) throws InterruptedException {
+        BaseNetwork base = bases.get(0);
+        double[] bare = bareBest(bases, res, batch, n, notes);
+        if (s.profile()) {
+            Map<String, Double> prof = onFreshThread("bench-profile", () -> BaseNetworks.profile(base,
+                    Nd4j.rand(DataType.FLOAT, batch, res, res, 3).muli(255.0), 3));
+            double total = prof.values().stream().mapToDouble(Double::doubleValue).sum();
+            StringBuilder sb = new StringBuilder(String.format(Locale.ROOT,
+                    "profile %dpx batch %d (%.0f ms per batch):", res, batch, total));
+            prof.forEach((k, v) -> sb.append(String.format(Locale.ROOT, " %s %.0f%%", k, 100 * v / total)));
+            out.println(sb);
+            notes.add(sb.toString());
+        }
+        double[] viaDl4j = dl4j == null ? null : bare(dl4j, res, batch, n);
+        long[] mem = memoryMb();
+        Double pipe = null;
+        Double pipeCpu = null;
+        Double firstCommit = null;
+        Double steady = null;
+        Double cold = null;
+        if (broker != null) {
+            if (s.pipelineWarmUp()) {
+                cold = warmUpPipeline(broker, bases, res, batch, n, notes);
+            }
+            double[] p = pipeline(broker, bases, res, batch, n, notes);
+            pipe = p[0];
+            firstCommit = p[1];
+            pipeCpu = p[2];
+            steady = p[3] > 0 ? p[3] : null;
+            // a is the base's capability: timed again after the pipeline, the faster run counts
+            // (single bare runs here swung 127 vs 197 img/s at 96 px on an idle machine)
+            double[] again = bareBest(bases, res, batch, n, notes);
+            if (Math.max(again[0], bare[0]) > 1.2 * Math.min(again[0], bare[0])) {
+                notes.add(String.format(Locale.ROOT, "%dpx batch %d: bare %.1f img/s before the pipeline, "
+                        + "%.1f after; the faster counts", res, batch, bare[0], again[0]));
+            }
+            if (again[0] > bare[0]) bare = again;
+        }
+        Double torch = null;
+        Double torchCpu = null;
+        if (torchOk) {
+            try {
+                TorchPeer.Measurement m = s.peer().measure(res, batch, n, Math.max(1, s.warmup()), s.threads());
+                torch = m.imgS();
+                torchCpu = m.cpuMsPerImg();
+            } catch (IOException | RuntimeException e) {
+                notes.add("torch failed at " + res + "px batch " + batch + ": " + e.getMessage());
+                out.println("torch failed: " + e.getMessage());
+            }
+        }
+        return new Run(res, batch, n, bare[0], bare[1], pipe, pipeCpu, firstCommit, steady, torch, torchCpu,
+                mem[0] < 0 ? null : mem[0], mem[1] < 0 ? null : mem[1], base.executor(),
+                viaDl4j == null ? null : viaDl4j[0], viaDl4j == null ? null : viaDl4j[1], cold);
     }
 
     /**
@@ -420,8 +430,9 @@ public final class FeatureBench {
                 t.start();
             }
             try {
-                start.await();
-            } catch (java.util.concurrent.BrokenBarrierException e) {
+                start.await(10, TimeUnit.MINUTES);
+            } catch (java.util.concurrent.BrokenBarrierException | java.util.concurrent.TimeoutException e) {
+                threads.forEach(Thread::interrupt);
                 throw new IllegalStateException("a side-by-side extractor failed: " + failure[0], failure[0]);
             }
             long cpu0 = cpuNanos();
