@@ -80,7 +80,7 @@ class FeatureBenchTest {
     }
 
     @Test
-    void pipelineWorkersMustFitTheThreadBudget() {
+    void pipelineWorkersMustFitTheThreadBudgetAndTheCommitIntervalTheWorkersLimit() {
         assertThatThrownBy(() -> new FeatureBench.Settings("b", "c", List.of(96), List.of(8), 8, 1, 2, false, false,
                 Path.of("."), null, "folded", false, false, false, 15, false, true, true, java.time.Duration.ZERO, 3))
                 .hasMessageContaining("pipeline workers must be in 1..2");
@@ -89,6 +89,9 @@ class FeatureBenchTest {
                 .hasMessageContaining("pipeline workers");
         assertThat(new FeatureBench.Settings("b", "c", List.of(96), List.of(8), 8, 1, 2, false, false, Path.of("."), null,
                 "folded", false, false, false, 15, false, true, true, java.time.Duration.ZERO, 2).pipelineWorkers()).isEqualTo(2);
+        assertThatThrownBy(() -> new FeatureBench.Settings("b", "c", List.of(96), List.of(8), 8, 1, 2, false, false,
+                Path.of("."), null, "folded", false, false, false, 15, false, true, true, java.time.Duration.ofMinutes(1), 1))
+                .hasMessageContaining("commit interval must be in [0, 30s]");
     }
 
     @Test
