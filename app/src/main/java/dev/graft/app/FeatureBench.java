@@ -72,10 +72,7 @@ public final class FeatureBench {
                 throw new IllegalArgumentException("executor '" + executor + "': expected folded or dl4j");
             }
             if (resolutions.isEmpty() || batches.isEmpty()) throw new IllegalArgumentException("empty grid");
-            if (commitInterval.isNegative() || commitInterval.compareTo(FeatureWorkerOptions.MAX_COMMIT_INTERVAL) > 0) {
-                throw new IllegalArgumentException("commit interval must be in [0, "
-                        + FeatureWorkerOptions.MAX_COMMIT_INTERVAL.toSeconds() + "s], got " + commitInterval);
-            }
+            FeatureWorkerOptions.requireCommitInterval(commitInterval);
             if (pipelineWorkers < 1 || pipelineWorkers > threads) {
                 throw new IllegalArgumentException("pipeline workers must be in 1.." + threads + " (the threads), got "
                         + pipelineWorkers);

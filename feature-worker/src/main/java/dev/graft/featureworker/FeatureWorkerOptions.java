@@ -51,10 +51,7 @@ public record FeatureWorkerOptions(Topics topics, String groupId, String workerI
         requirePositive(maxBatchWait, "maxBatchWait");
         requirePositive(shutdownTimeout, "shutdownTimeout");
         requirePositive(retryBackoff, "retryBackoff");
-        if (commitInterval == null || commitInterval.isNegative() || commitInterval.compareTo(MAX_COMMIT_INTERVAL) > 0) {
-            throw new IllegalArgumentException("commit interval must be in [0, " + MAX_COMMIT_INTERVAL.toSeconds() + " s], got "
-                    + commitInterval);
-        }
+        requireCommitInterval(commitInterval);
         if (ompThreads < 0 || ompThreads > 1024) {
             throw new IllegalArgumentException("OpenMP threads must be in 0..1024 (0 = process default), got " + ompThreads);
         }
@@ -95,6 +92,13 @@ public record FeatureWorkerOptions(Topics topics, String groupId, String workerI
     public FeatureWorkerOptions withOmpThreads(int n) {
         return new FeatureWorkerOptions(topics, groupId, workerId, batchSize, maxBatchWait, shutdownTimeout, retryBackoff,
                 warmUp, decodeAhead, commitInterval, n);
+    }
+
+    /** Throws {@link IllegalArgumentException} unless {@code d} is in [0, {@link #MAX_COMMIT_INTERVAL}]. */
+    public static void requireCommitInterval(Duration d) {
+        if (d == null || d.isNegative() || d.compareTo(MAX_COMMIT_INTERVAL) > 0) {
+            throw new IllegalArgumentException("commit interval must be in [0, " + MAX_COMMIT_INTERVAL.toSeconds() + "s], got " + d);
+        }
     }
 
     public String transactionalId() {
