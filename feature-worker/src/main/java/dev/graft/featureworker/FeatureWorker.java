@@ -193,6 +193,14 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
         return new InferenceTime(decodeNanos.get(), forwardNanos.get(), encodeNanos.get());
     }
 
+    /** The images-topic partitions this worker holds now (empty before it joined its group and after it left). */
+    public Set<TopicPartition> assignment() {
+        return assignment;
+    }
+
+    /** Written by the rebalance listener on the poll thread, read by anyone. */
+    private volatile Set<TopicPartition> assignment = Set.of();
+
     /** Called on the poll thread after each committed batch (metrics hook). */
     public interface BatchListener {
         void committed(int featurized, int deadLettered, long nanos);
@@ -644,6 +652,7 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
          */
         @Override
         public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+            assignment = without(assignment, partitions);
             pending.removeIf(r -> partitions.contains(new TopicPartition(r.topic(), r.partition())));
             if (inFlight != null && inFlight.holdsAny(partitions)) {
                 InFlight done = inFlight;
@@ -659,11 +668,15 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
         @Override
         public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
             log.info("assigned {}", partitions);
+            Set<TopicPartition> now = new HashSet<>(assignment);
+            now.addAll(partitions);
+            assignment = Set.copyOf(now);
         }
 
         /** The member lost its partitions (no longer in the group): nothing of them can be committed. */
         @Override
         public void onPartitionsLost(Collection<TopicPartition> partitions) {
+            assignment = without(assignment, partitions);
             pending.removeIf(r -> partitions.contains(new TopicPartition(r.topic(), r.partition())));
             boolean inFlightLost = inFlight != null && inFlight.holdsAny(partitions);
             if (inFlightLost || (open != null && open.holdsAny(partitions))) {
@@ -679,5 +692,11 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
                 rewindNeeded = true; // their records of partitions still assigned are read again
             }
         }
+    }
+
+    private static Set<TopicPartition> without(Set<TopicPartition> from, Collection<TopicPartition> gone) {
+        Set<TopicPartition> now = new HashSet<>(from);
+        gone.forEach(now::remove);
+        return Set.copyOf(now);
     }
 }

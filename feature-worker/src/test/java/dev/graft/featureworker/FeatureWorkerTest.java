@@ -211,6 +211,7 @@ class FeatureWorkerTest {
         FeatureWorker worker = worker(consumer, producer, base);
         CompletableFuture<Void> run = CompletableFuture.runAsync(worker);
         assertThat(base.awaitForwardPass()).isTrue(); // the first batch (p0's first records) is in flight
+        assertThat(worker.assignment()).containsExactlyInAnyOrder(p0, p1);
         CompletableFuture<Long> committedAtRevocation = new CompletableFuture<>();
         consumer.schedulePollTask(() -> {
             consumer.rebalance(List.of(p1)); // revokes p0 (cooperative: p1 stays)
@@ -222,6 +223,7 @@ class FeatureWorkerTest {
         assertThat(p0Committed).as("p0's in-flight records were committed inside onPartitionsRevoked").isPositive();
         waitFor(() -> run.isCompletedExceptionally() || producer.committedOffsets.getOrDefault(p1, 0L) == PER_PARTITION);
         assertThat(run).as("the worker goes on after the revocation").isNotDone();
+        assertThat(worker.assignment()).containsExactly(p1);
         worker.close();
         run.get(10, TimeUnit.SECONDS);
         List<String> ids = committedImageIds(producer);
@@ -260,6 +262,7 @@ class FeatureWorkerTest {
             lost.complete(null);
         });
         lost.get(10, TimeUnit.SECONDS);
+        assertThat(worker.assignment()).as("p0 lost, p1 kept").containsExactly(p1);
         assertThat(producer.aborts.get()).as("the open transaction was aborted").isEqualTo(1);
         assertThat(producer.commits.get()).isZero();
         drainAndStop(worker, run, producer);
