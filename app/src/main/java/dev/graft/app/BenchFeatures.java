@@ -16,7 +16,8 @@ final class BenchFeatures {
 
     @Command(name = "features", mixinStandardHelpOptions = true,
             description = "Feature extraction speed, measured in one run: (a) the bare in-process base (decode excluded), "
-                    + "(b) the pipeline from the images topic to committed features (embedded broker, one worker), "
+                    + "(b) the pipeline from the images topic to committed features (embedded broker; running workers "
+                    + "timed on bursts of images published in one transaction), "
                     + "(c) PyTorch MobileNetV2 features at the same resolution, batch and threads (when Debian's "
                     + "python3-torch is installed), and the ratios a/c and b/a.")
     static final class Features implements Callable<Integer> {
@@ -65,8 +66,8 @@ final class BenchFeatures {
         @Option(names = "--no-pipeline", description = "Skip (b), the embedded-broker pipeline.")
         boolean noPipeline;
 
-        @Option(names = "--no-pipeline-warm-up", description = "Time (b) on its first pass: without the untimed warm-up pass of "
-                + "the same images that lets the JIT compile Kafka's and Arrow's code first, as (a) is timed after warm-up batches.")
+        @Option(names = "--no-pipeline-warm-up", description = "Time (b) from its first burst: without the untimed warm-up bursts "
+                + "that let the JIT compile Kafka's and Arrow's code first, as (a) is timed after warm-up batches.")
         boolean noPipelineWarmUp;
 
         @Option(names = "--commit-interval", defaultValue = "100ms", paramLabel = "DURATION",
@@ -79,6 +80,11 @@ final class BenchFeatures {
                         + "base copy and threads/W OpenMP threads (as W worker processes with --omp-threads); (a) is then also "
                         + "timed as W extractors side by side and the faster layout counts (default: ${DEFAULT-VALUE}).")
         int pipelineWorkers;
+
+        @Option(names = "--repeats", defaultValue = "" + FeatureBench.DEFAULT_REPEATS, paramLabel = "R",
+                description = "Times (a) and (b) each run per point, interleaved; each counts with its median "
+                        + "(default: ${DEFAULT-VALUE}).")
+        int repeats;
 
         @Option(names = "--no-decode-ahead", description = "Run (b) with the worker's --no-decode-ahead (decoding on the inference thread), to measure that lever.")
         boolean noDecodeAhead;
@@ -123,7 +129,7 @@ final class BenchFeatures {
                         modelCache != null ? modelCache : BaseNetworks.defaultCacheDir(),
                         new TorchPeer(python, torchScript), executor, !noDl4j, rss, profile, autoSeconds, workerWarmUp,
                         !noDecodeAhead, !noPipelineWarmUp, Durations.parse(commitInterval),
-                        pipelineWorkers);
+                        pipelineWorkers, repeats);
             } catch (IllegalArgumentException e) {
                 throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
             }

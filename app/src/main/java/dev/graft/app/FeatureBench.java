@@ -3,16 +3,11 @@ package dev.graft.app;
 import dev.graft.common.base.BaseNetwork;
 import dev.graft.common.base.BaseNetworks;
 import dev.graft.common.base.BaseSpec;
-import dev.graft.common.contract.Topics;
 import dev.graft.common.json.Json;
 import dev.graft.common.kafka.EmbeddedKafkaBroker;
 import dev.graft.common.kafka.KafkaSettings;
-import dev.graft.common.kafka.TopicAdmin;
 import dev.graft.common.progress.Progress;
-import dev.graft.featureworker.FeatureWorker;
 import dev.graft.featureworker.FeatureWorkerOptions;
-import dev.graft.producer.ImagePublisher;
-import dev.graft.producer.LabelledImage;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -51,20 +46,22 @@ public final class FeatureBench {
      * joins ({@code graft feature-worker --warm-up}).
      * {@code executor}: {@code folded} or {@code dl4j}, what (a) and (b) run on; {@code compareDl4j}: also time the
      * bare DL4J graph in the same run; {@code rss}: instead of the grid, a memory run of {@code images} images per
-     * point sampling VmRSS after every batch; {@code pipelineWarmUp}: before the timed pipeline run, an untimed one of
-     * the same images on fresh topics, so (b) is a warm JVM's throughput as (a) is (the first pass through Kafka's,
-     * the broker's and Arrow's code spent up to 70% of a core in the JIT compiler threads here).
+     * point sampling VmRSS after every batch; {@code pipelineWarmUp}: before the timed bursts, untimed ones through
+     * the same workers ({@link PipelineRig}), so (b) is a warm JVM's throughput as (a) is (the first pass through Kafka's,
+     * the broker's and Arrow's code spent up to 70% of a core in the JIT compiler threads here); {@code repeats}: (a)
+     * and (b) are each timed this many times, interleaved (a b a b …), and each counts with its median (single runs of
+     * the bare base here swung up to 90% between two runs of one point).
      */
     public record Settings(String baseSpec, String cut, List<Integer> resolutions, List<Integer> batches, int images,
                            int warmup, int threads, boolean pipeline, boolean torch, Path modelCache, TorchPeer peer,
                            String executor, boolean compareDl4j, boolean rss, boolean profile, double autoSeconds,
                            boolean workerWarmUp, boolean decodeAhead, boolean pipelineWarmUp,
-                           java.time.Duration commitInterval, int pipelineWorkers) {
+                           java.time.Duration commitInterval, int pipelineWorkers, int repeats) {
         public Settings(String baseSpec, String cut, List<Integer> resolutions, List<Integer> batches, int images,
                         int warmup, int threads, boolean pipeline, boolean torch, Path modelCache, TorchPeer peer) {
             this(baseSpec, cut, resolutions, batches, images, warmup, threads, pipeline, torch, modelCache, peer,
                     "folded", false, false, false, DEFAULT_AUTO_SECONDS, false, true, true,
-                    FeatureWorkerOptions.DEFAULT_COMMIT_INTERVAL, 1);
+                    FeatureWorkerOptions.DEFAULT_COMMIT_INTERVAL, 1, DEFAULT_REPEATS);
         }
 
         public Settings {
@@ -76,6 +73,9 @@ public final class FeatureBench {
             if (pipelineWorkers < 1 || pipelineWorkers > threads) {
                 throw new IllegalArgumentException("pipeline workers must be in 1.." + threads + " (the threads), got "
                         + pipelineWorkers);
+            }
+            if (repeats < 1 || repeats > MAX_REPEATS) {
+                throw new IllegalArgumentException("repeats must be in 1.." + MAX_REPEATS + ", got " + repeats);
             }
             if (images < 0 || warmup < 0 || threads < 1) {
                 throw new IllegalArgumentException("need images >= 1 (or auto), warmup >= 0, threads >= 1");
@@ -91,17 +91,26 @@ public final class FeatureBench {
         }
     }
 
-    /** One grid point. Null speeds = not measured (skipped or failed). */
+    /**
+     * One grid point. Null speeds = not measured (skipped or failed). {@code bareImgS} and {@code pipelineImgS} are
+     * the medians of {@code bareRuns} and {@code pipelineRuns}, the CPU and start figures those of the median run.
+     */
     public record Run(int resolution, int batch, int images, Double bareImgS, Double bareCpuMsPerImg,
                       Double pipelineImgS, Double pipelineCpuMsPerImg, Double pipelineFirstCommitS, Double pipelineSteadyImgS, Double torchImgS, Double torchCpuMsPerImg,
                       Long vmRssMb, Long vmHwmMb, String executor, Double dl4jImgS, Double dl4jCpuMsPerImg,
-                      Double pipelineColdImgS) {
+                      Double pipelineColdImgS, List<Double> bareRuns, List<Double> pipelineRuns,
+                      Double pipelineJoinS) {
+        public Run {
+            bareRuns = bareRuns == null ? List.of() : List.copyOf(bareRuns);
+            pipelineRuns = pipelineRuns == null ? List.of() : List.copyOf(pipelineRuns);
+        }
+
         public Run(int resolution, int batch, int images, Double bareImgS, Double bareCpuMsPerImg,
                    Double pipelineImgS, Double pipelineCpuMsPerImg, Double pipelineFirstCommitS, Double pipelineSteadyImgS,
                    Double torchImgS, Double torchCpuMsPerImg, Long vmRssMb, Long vmHwmMb) {
             this(resolution, batch, images, bareImgS, bareCpuMsPerImg, pipelineImgS, pipelineCpuMsPerImg,
                     pipelineFirstCommitS, pipelineSteadyImgS, torchImgS, torchCpuMsPerImg, vmRssMb, vmHwmMb, null, null,
-                    null, null);
+                    null, null, null, null, null);
         }
 
         /** Bare executor over the bare DL4J graph, when both were measured. */
@@ -116,6 +125,17 @@ public final class FeatureBench {
         public Double pipelineOverBare() {
             return ratio(pipelineImgS, bareImgS);
         }
+
+        /**
+         * The median over rounds of b/a within a round (a round's (a) and (b) ran back to back, so a slow phase of
+         * the machine tends to hit both); null without both series.
+         */
+        public Double pairedPipelineOverBare() {
+            if (bareRuns.isEmpty() || bareRuns.size() != pipelineRuns.size()) return null;
+            List<Double> r = new ArrayList<>();
+            for (int i = 0; i < bareRuns.size(); i++) r.add(pipelineRuns.get(i) / bareRuns.get(i));
+            return median(r);
+        }
     }
 
     public record Result(String baseId, String cut, int threads, List<Run> runs, List<String> notes, String torchVersion,
@@ -128,6 +148,8 @@ public final class FeatureBench {
     /** {@code images} value asking for {@link #autoImages}. */
     public static final int AUTO_IMAGES = 0;
     public static final double DEFAULT_AUTO_SECONDS = 15;
+    public static final int DEFAULT_REPEATS = 3;
+    static final int MAX_REPEATS = 15;
     /** Fewest images of an auto-sized point. */
     static final int MIN_AUTO_IMAGES = 64;
 
@@ -224,23 +246,23 @@ public final class FeatureBench {
 
     /** Warm-up passes end when the JIT compiled for less than this share of a pass's wall time. */
     static final double JIT_QUIET_SHARE = 0.05;
-    static final int MAX_WARM_UP_PASSES = 3;
+    static final int MAX_WARM_UP_PASSES = 5;
 
     /**
-     * Untimed pipeline passes of the same images until the JIT compilers are quiet ({@link #jitQuiet}) or
-     * {@link #MAX_WARM_UP_PASSES} ran; returns the first (cold) pass's img/s. The embedded broker's and the
+     * Untimed bursts through the rig until the JIT compilers are quiet ({@link #jitQuiet}) or
+     * {@link #MAX_WARM_UP_PASSES} ran; returns the first (cold) burst's img/s. The embedded broker's and the
      * clients' code is compiled while it runs: on 2 cores the first pass spent up to a quarter of the process CPU
      * in the compiler threads, which a long-running worker pays once.
      */
-    private double warmUpPipeline(EmbeddedKafkaBroker broker, List<BaseNetwork> bases, int res, int batch, int n,
-                                  List<String> notes) throws InterruptedException {
+    private double warmUpPipeline(PipelineRig rig, int res, int batch, int n, List<String> notes)
+            throws InterruptedException {
         java.lang.management.CompilationMXBean jit = java.lang.management.ManagementFactory.getCompilationMXBean();
         boolean canTell = jit != null && jit.isCompilationTimeMonitoringSupported();
         double cold = -1;
         for (int pass = 1; pass <= MAX_WARM_UP_PASSES; pass++) {
             long jit0 = canTell ? jit.getTotalCompilationTime() : 0;
             long t0 = System.nanoTime();
-            double imgS = pipeline(broker, bases, res, batch, n, null)[0];
+            double imgS = burst(rig, res, n).imgS();
             long wallMs = (System.nanoTime() - t0) / 1_000_000;
             long jitMs = canTell ? jit.getTotalCompilationTime() - jit0 : -1;
             if (cold < 0) cold = imgS;
@@ -255,19 +277,37 @@ public final class FeatureBench {
         return cold;
     }
 
+    /** One burst of {@code n} bench PNGs through the rig, with ND4J's thread budget split as the workers' is. */
+    private PipelineRig.Burst burst(PipelineRig rig, int res, int n) throws InterruptedException {
+        if (rig.workers() > 1) Nd4j.getEnvironment().setMaxThreads(threadsPerWorker());
+        try {
+            return rig.burst(n, i -> png(res, i), threadsPerWorker());
+        } finally {
+            Nd4j.getEnvironment().setMaxThreads(s.threads());
+        }
+    }
+
+    /** The rig of one grid point's (b): its workers run from the first burst to the last. */
+    private PipelineRig rig(EmbeddedKafkaBroker broker, List<BaseNetwork> bases, int res, int batch)
+            throws InterruptedException {
+        int workers = bases.size();
+        return new PipelineRig(KafkaSettings.of(broker.bootstrapServers()), bases, res, batch, o -> o.withWarmUp(s.workerWarmUp())
+                .withDecodeAhead(s.decodeAhead()).withCommitInterval(s.commitInterval())
+                .withOmpThreads(workers > 1 ? threadsPerWorker() : 0));
+    }
+
     /** Whether a pass of {@code wallMs} with {@code jitMs} of compilation counts as warm. */
     static boolean jitQuiet(long jitMs, long wallMs) {
         return jitMs <= JIT_QUIET_SHARE * wallMs;
     }
 
     /**
-     * One grid point of {@code n} images: (a) before and after, the profile if asked, the DL4J graph if compared,
-     * (b) after its warm-up passes, (c).
+     * One grid point of {@code n} images: the profile if asked, the DL4J graph if compared, (b)'s warm-up passes,
+     * then {@code repeats} rounds of (a) and (b) interleaved, each counted with its median, then (c).
      */
     private Run measurePoint(List<BaseNetwork> bases, BaseNetwork dl4j, EmbeddedKafkaBroker broker, boolean torchOk,
                              int res, int batch, int n, List<String> notes) throws InterruptedException {
         BaseNetwork base = bases.get(0);
-        double[] bare = bareBest(bases, res, batch, n, notes);
         if (s.profile()) {
             Map<String, Double> prof = onFreshThread("bench-profile", () -> BaseNetworks.profile(base,
                     Nd4j.rand(DataType.FLOAT, batch, res, res, 3).muli(255.0), 3));
@@ -280,28 +320,37 @@ public final class FeatureBench {
         }
         double[] viaDl4j = dl4j == null ? null : bare(dl4j, res, batch, n);
         long[] mem = memoryMb();
-        Double pipe = null;
-        Double pipeCpu = null;
-        Double firstCommit = null;
-        Double steady = null;
         Double cold = null;
-        if (broker != null) {
-            if (s.pipelineWarmUp()) {
-                cold = warmUpPipeline(broker, bases, res, batch, n, notes);
+        Double join = null;
+        List<double[]> bares = new ArrayList<>();
+        List<PipelineRig.Burst> pipes = new ArrayList<>();
+        try (PipelineRig rig = broker == null ? null : rig(broker, bases, res, batch)) {
+            if (rig != null) {
+                join = rig.joinSeconds();
+                out.printf(Locale.ROOT, "%dpx batch %d: %d worker(s) joined in %.2f s (not counted)%n", res, batch,
+                        rig.workers(), join);
+                if (s.pipelineWarmUp()) cold = warmUpPipeline(rig, res, batch, n, notes);
             }
-            double[] p = pipeline(broker, bases, res, batch, n, notes);
-            pipe = p[0];
-            firstCommit = p[1];
-            pipeCpu = p[2];
-            steady = p[3] > 0 ? p[3] : null;
-            // a is the base's capability: timed again after the pipeline, the faster run counts
-            // (single bare runs here swung 127 vs 197 img/s at 96 px on an idle machine)
-            double[] again = bareBest(bases, res, batch, n, notes);
-            if (Math.max(again[0], bare[0]) > 1.2 * Math.min(again[0], bare[0])) {
-                notes.add(String.format(Locale.ROOT, "%dpx batch %d: bare %.1f img/s before the pipeline, "
-                        + "%.1f after; the faster counts", res, batch, bare[0], again[0]));
+            for (int i = 1; i <= s.repeats(); i++) {
+                bares.add(bareBest(bases, res, batch, n, notes));
+                if (rig != null) {
+                    PipelineRig.Burst b = burst(rig, res, n);
+                    b.described().forEach(out::println);
+                    pipes.add(b);
+                }
+                out.printf(Locale.ROOT, "%dpx batch %d round %d/%d: a %.1f img/s%s%n", res, batch, i, s.repeats(),
+                        bares.get(i - 1)[0], rig == null ? "" : String.format(Locale.ROOT, ", b %.1f img/s",
+                                pipes.get(i - 1).imgS()));
             }
-            if (again[0] > bare[0]) bare = again;
+        }
+        List<Double> bareRates = bares.stream().map(b -> b[0]).toList();
+        double[] bare = bares.get(medianIndex(bareRates));
+        noteSpread(notes, res, batch, "bare", bareRates);
+        List<Double> pipeRates = pipes.stream().map(PipelineRig.Burst::imgS).toList();
+        PipelineRig.Burst pipe = pipes.isEmpty() ? null : pipes.get(medianIndex(pipeRates));
+        if (pipe != null) {
+            notes.addAll(pipe.described());
+            noteSpread(notes, res, batch, "pipeline", pipeRates);
         }
         Double torch = null;
         Double torchCpu = null;
@@ -315,9 +364,42 @@ public final class FeatureBench {
                 out.println("torch failed: " + e.getMessage());
             }
         }
-        return new Run(res, batch, n, bare[0], bare[1], pipe, pipeCpu, firstCommit, steady, torch, torchCpu,
+        return new Run(res, batch, n, median(bareRates), bare[1], pipe == null ? null : median(pipeRates),
+                pipe == null ? null : pipe.cpuMsPerImg(), pipe == null ? null : pipe.firstCommitS(),
+                pipe == null || pipe.steadyImgS() <= 0 ? null : pipe.steadyImgS(), torch, torchCpu,
                 mem[0] < 0 ? null : mem[0], mem[1] < 0 ? null : mem[1], base.executor(),
-                viaDl4j == null ? null : viaDl4j[0], viaDl4j == null ? null : viaDl4j[1], cold);
+                viaDl4j == null ? null : viaDl4j[0], viaDl4j == null ? null : viaDl4j[1], cold, bareRates, pipeRates,
+                join);
+    }
+
+    /** Repeats of one measurement further apart than this (max / min) are noted. */
+    static final double NOTED_SPREAD = 1.2;
+
+    private static void noteSpread(List<String> notes, int res, int batch, String what, List<Double> rates) {
+        if (rates.size() < 2) return;
+        double lo = rates.stream().mapToDouble(Double::doubleValue).min().orElseThrow();
+        double hi = rates.stream().mapToDouble(Double::doubleValue).max().orElseThrow();
+        if (hi > NOTED_SPREAD * lo) {
+            notes.add(String.format(Locale.ROOT, "%dpx batch %d: %s repeats spread %.1f-%.1f img/s (median counts)",
+                    res, batch, what, lo, hi));
+        }
+    }
+
+    /** The median of {@code values} (the mean of the middle two for an even count). */
+    static double median(List<Double> values) {
+        if (values.isEmpty()) throw new IllegalArgumentException("no values");
+        List<Double> v = values.stream().sorted().toList();
+        int m = v.size() / 2;
+        return v.size() % 2 == 1 ? v.get(m) : (v.get(m - 1) + v.get(m)) / 2;
+    }
+
+    /** Index in {@code values} of the median (the lower middle for an even count): whose other figures are shown. */
+    static int medianIndex(List<Double> values) {
+        if (values.isEmpty()) throw new IllegalArgumentException("no values");
+        List<Integer> order = new ArrayList<>();
+        for (int i = 0; i < values.size(); i++) order.add(i);
+        order.sort(java.util.Comparator.comparing(values::get));
+        return order.get((values.size() - 1) / 2);
     }
 
     /**
@@ -475,125 +557,9 @@ public final class FeatureBench {
         return new double[] {n / sec, cpuMs};
     }
 
-    /**
-     * {img/s, seconds to first commit, process CPU-ms per image (broker included), img/s after the first commit
-     * (consumer join excluded; 0 when there was one batch)}: N PNGs are published first; then one worker runs from its start
-     * (consumer join included) until N features are committed. With several bases, as many workers in one group
-     * share an images topic of as many partitions, each with its own base copy and an even share of the OpenMP
-     * threads. Broker start and base load are not timed. With {@code notes}, the CPU of each thread group is
-     * printed and noted.
-     */
-    private double[] pipeline(EmbeddedKafkaBroker broker, List<BaseNetwork> bases, int res, int batch, int n,
-                              List<String> notes) throws InterruptedException {
-        int workers = bases.size();
-        String prefix = "bench-" + res + "-" + batch + "-" + System.nanoTime() + ".";
-        Topics topics = Topics.withPrefix(prefix);
-        KafkaSettings kafka = KafkaSettings.of(broker.bootstrapServers());
-        try (Admin admin = kafka.admin()) {
-            TopicAdmin.ensureTopics(admin, topics, workers);
-        }
-        publish(kafka, topics, res, n);
-        List<FeatureWorker> ws = new ArrayList<>();
-        List<Thread> threads = new ArrayList<>();
-        long timeout = TimeUnit.MINUTES.toNanos(20);
-        if (workers > 1) Nd4j.getEnvironment().setMaxThreads(threadsPerWorker());
-        try {
-            for (int i = 0; i < workers; i++) {
-                FeatureWorkerOptions o = FeatureWorkerOptions.defaults(topics, prefix + "features",
-                                "bench-" + res + "-" + batch + "-" + i)
-                        .withBatchSize(batch).withWarmUp(s.workerWarmUp())
-                        .withDecodeAhead(s.decodeAhead()).withCommitInterval(s.commitInterval())
-                        .withOmpThreads(workers > 1 ? threadsPerWorker() : 0);
-                FeatureWorker w = FeatureWorker.create(o, kafka, bases.get(i));
-                ws.add(w);
-                Thread t = new Thread(w, "bench-feature-worker-" + i);
-                t.setDaemon(true);
-                threads.add(t);
-            }
-            Map<Integer, ThreadCpu.Sample> threads0 = ThreadCpu.snapshot();
-            long cpu0 = cpuNanos();
-            long t0 = System.nanoTime();
-            threads.forEach(Thread::start);
-            long first = -1;
-            while (sum(ws, FeatureWorker::featurizedCount) + sum(ws, FeatureWorker::deadLetterCount) < n) {
-                if (first < 0 && sum(ws, FeatureWorker::batchCount) > 0) first = System.nanoTime();
-                for (Thread t : threads) {
-                    if (!t.isAlive()) throw new IllegalStateException(t.getName() + " stopped early");
-                }
-                if (System.nanoTime() - t0 > timeout) throw new IllegalStateException("pipeline run timed out");
-                Thread.sleep(5);
-            }
-            double sec = (System.nanoTime() - t0) / 1e9;
-            double cpuMs = (cpuNanos() - cpu0) / 1e6 / n;
-            Map<String, Double> byThread = ThreadCpu.msByGroup(threads0, ThreadCpu.snapshot());
-            if (notes != null) {
-                long decode = 0, forward = 0, encode = 0;
-                for (FeatureWorker w : ws) {
-                    FeatureWorker.InferenceTime inf = w.inferenceTime();
-                    decode += inf.decodeNanos();
-                    forward += inf.forwardNanos();
-                    encode += inf.encodeNanos();
-                }
-                long batches = Math.max(1, sum(ws, FeatureWorker::batchCount));
-                double busy = (decode + forward + encode) / (sec * 1e9 * workers);
-                String line = String.format(Locale.ROOT, "%dpx batch %d pipeline (%d worker%s) inference thread per batch: "
-                        + "decode %.1f ms, forward %.1f ms, encode %.1f ms (%.0f%% busy)", res, batch, workers,
-                        workers == 1 ? "" : "s, " + threadsPerWorker() + " OpenMP thread(s) each", decode / 1e6 / batches,
-                        forward / 1e6 / batches, encode / 1e6 / batches, 100 * busy);
-                out.println(line);
-                notes.add(line);
-            }
-            if (notes != null && !byThread.isEmpty()) {
-                String line = String.format(Locale.ROOT, "%dpx batch %d pipeline CPU-ms per image by thread: %s", res,
-                        batch, ThreadCpu.perImage(byThread, n, 8));
-                out.println(line);
-                notes.add(line);
-            }
-            if (first < 0) first = System.nanoTime();
-            long dead = sum(ws, FeatureWorker::deadLetterCount);
-            if (dead > 0) throw new IllegalStateException(dead + " bench images were dead-lettered");
-            long end = t0 + (long) (sec * 1e9);
-            double steady = n > batch && end > first ? (n - batch) / ((end - first) / 1e9) : 0;
-            return new double[] {n / sec, (first - t0) / 1e9, cpuMs, steady};
-        } finally {
-            for (FeatureWorker w : ws) w.close();
-            for (Thread t : threads) t.join(TimeUnit.SECONDS.toMillis(30));
-            Nd4j.getEnvironment().setMaxThreads(s.threads());
-        }
-    }
-
-    private static long sum(List<FeatureWorker> ws, java.util.function.ToLongFunction<FeatureWorker> f) {
-        return ws.stream().mapToLong(f).sum();
-    }
-
     /** OpenMP threads of each of several pipeline workers or parallel bare extractors: the budget split evenly. */
     private int threadsPerWorker() {
         return Math.max(1, s.threads() / s.pipelineWorkers());
-    }
-
-    /**
-     * Publishes N PNGs and checks every send. Not idempotent: on this loaded machine an idempotent producer's
-     * retry to a just-created topic was seen to hit OutOfOrderSequenceException until the delivery timeout; a
-     * retried duplicate here only makes the worker featurize an image twice, after the timed N.
-     */
-    private static void publish(KafkaSettings kafka, Topics topics, int res, int n) throws InterruptedException {
-        KafkaSettings k = kafka.with("enable.idempotence", "false").with("max.in.flight.requests.per.connection", "1");
-        try (Producer<byte[], byte[]> producer = k.producer()) {
-            ImagePublisher pub = new ImagePublisher(producer, topics.images(), 0, 0);
-            List<java.util.concurrent.Future<?>> sent = new ArrayList<>();
-            for (int i = 0; i < n; i++) {
-                sent.add(producer.send(pub.toRecord("bench", new LabelledImage("img-" + i, png(res, i), "image/png",
-                        null, null))));
-            }
-            producer.flush();
-            for (java.util.concurrent.Future<?> f : sent) {
-                try {
-                    f.get();
-                } catch (java.util.concurrent.ExecutionException e) {
-                    throw new IllegalStateException("publishing bench images failed: " + e.getCause(), e.getCause());
-                }
-            }
-        }
     }
 
     /** A deterministic noisy RGB PNG of {@code size}×{@code size} (the worker decodes it; no resize needed). */
@@ -612,7 +578,7 @@ public final class FeatureBench {
         return bos.toByteArray();
     }
 
-    private static long cpuNanos() {
+    static long cpuNanos() {
         return ((com.sun.management.OperatingSystemMXBean)
                 java.lang.management.ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
     }
@@ -694,6 +660,7 @@ public final class FeatureBench {
             m.put("torch_img_s", x.torchImgS());
             m.put("bare_over_torch", x.bareOverTorch());
             m.put("pipeline_over_bare", x.pipelineOverBare());
+            m.put("pipeline_over_bare_paired", x.pairedPipelineOverBare());
             m.put("images", x.images());
             m.put("bare_cpu_ms_per_img", x.bareCpuMsPerImg());
             m.put("pipeline_cpu_ms_per_img", x.pipelineCpuMsPerImg());
@@ -701,6 +668,9 @@ public final class FeatureBench {
             m.put("pipeline_first_commit_s", x.pipelineFirstCommitS());
             m.put("pipeline_steady_img_s", x.pipelineSteadyImgS());
             m.put("pipeline_cold_img_s", x.pipelineColdImgS());
+            m.put("pipeline_join_s", x.pipelineJoinS());
+            m.put("bare_img_s_repeats", x.bareRuns());
+            m.put("pipeline_img_s_repeats", x.pipelineRuns());
             m.put("vm_rss_mb", x.vmRssMb());
             m.put("vm_hwm_mb", x.vmHwmMb());
             m.put("executor", x.executor());
@@ -731,6 +701,7 @@ public final class FeatureBench {
         root.put("decode_ahead", s.decodeAhead());
         root.put("commit_interval_ms", s.commitInterval().toMillis());
         root.put("pipeline_workers", s.pipelineWorkers());
+        root.put("repeats", s.repeats());
         root.put("max_physical_bytes", System.getProperty("org.bytedeco.javacpp.maxphysicalbytes"));
         root.put("base", s.baseSpec());
         root.put("base_id", r.baseId());

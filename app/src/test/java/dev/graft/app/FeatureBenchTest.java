@@ -50,7 +50,7 @@ class FeatureBenchTest {
     @Test
     void executorColumnShowsFoldedOverDl4jAndRssFlatnessAllowsNoise() {
         FeatureBench.Run r = new FeatureBench.Run(96, 16, 64, 120.0, 10.0, null, null, null, null, 150.0, 8.0, 900L,
-                1000L, "folded", 20.0, 60.0, null);
+                1000L, "folded", 20.0, 60.0, null, null, null, null);
         assertThat(r.foldedOverDl4j()).isEqualTo(6.0);
         assertThat(FeatureBench.tableRow(r)).contains("20.0", "6.00");
         assertThat(new FeatureBench.RssRun(224, 16, 10000, "folded", 30, 900, 1000, 1040, 1040).flat()).isTrue();
@@ -82,16 +82,46 @@ class FeatureBenchTest {
     @Test
     void pipelineWorkersMustFitTheThreadBudgetAndTheCommitIntervalTheWorkersLimit() {
         assertThatThrownBy(() -> new FeatureBench.Settings("b", "c", List.of(96), List.of(8), 8, 1, 2, false, false,
-                Path.of("."), null, "folded", false, false, false, 15, false, true, true, java.time.Duration.ZERO, 3))
+                Path.of("."), null, "folded", false, false, false, 15, false, true, true, java.time.Duration.ZERO, 3, 3))
                 .hasMessageContaining("pipeline workers must be in 1..2");
         assertThatThrownBy(() -> new FeatureBench.Settings("b", "c", List.of(96), List.of(8), 8, 1, 2, false, false,
-                Path.of("."), null, "folded", false, false, false, 15, false, true, true, java.time.Duration.ZERO, 0))
+                Path.of("."), null, "folded", false, false, false, 15, false, true, true, java.time.Duration.ZERO, 0, 3))
                 .hasMessageContaining("pipeline workers");
         assertThat(new FeatureBench.Settings("b", "c", List.of(96), List.of(8), 8, 1, 2, false, false, Path.of("."), null,
-                "folded", false, false, false, 15, false, true, true, java.time.Duration.ZERO, 2).pipelineWorkers()).isEqualTo(2);
+                "folded", false, false, false, 15, false, true, true, java.time.Duration.ZERO, 2, 3).pipelineWorkers()).isEqualTo(2);
         assertThatThrownBy(() -> new FeatureBench.Settings("b", "c", List.of(96), List.of(8), 8, 1, 2, false, false,
-                Path.of("."), null, "folded", false, false, false, 15, false, true, true, java.time.Duration.ofMinutes(1), 1))
+                Path.of("."), null, "folded", false, false, false, 15, false, true, true, java.time.Duration.ofMinutes(1), 1, 3))
                 .hasMessageContaining("commit interval must be in [0, 30s]");
+    }
+
+    @Test
+    void repeatsCountWithTheirMedianAndItsRunIsTheOneShown() {
+        assertThat(FeatureBench.median(List.of(190.0, 120.0, 250.0))).isEqualTo(190.0);
+        assertThat(FeatureBench.median(List.of(3.0, 1.0, 4.0, 2.0))).isEqualTo(2.5);
+        assertThat(FeatureBench.median(List.of(7.0))).isEqualTo(7.0);
+        assertThat(FeatureBench.medianIndex(List.of(190.0, 120.0, 250.0))).isEqualTo(0);
+        assertThat(FeatureBench.medianIndex(List.of(3.0, 1.0, 4.0, 2.0))).as("the lower middle").isEqualTo(3);
+        assertThatThrownBy(() -> FeatureBench.median(List.of())).hasMessageContaining("no values");
+        assertThatThrownBy(() -> new FeatureBench.Settings("b", "c", List.of(96), List.of(8), 8, 1, 2, false, false,
+                Path.of("."), null, "folded", false, false, false, 15, false, true, true, java.time.Duration.ZERO, 1, 0))
+                .hasMessageContaining("repeats must be in 1..15");
+    }
+
+    @Test
+    void jsonKeepsEveryRepeatAndTheWorkersJoinTimeApart() {
+        FeatureBench.Run r = new FeatureBench.Run(96, 16, 64, 200.0, 7.0, 190.0, 8.0, 0.5, 195.0, null, null, 900L,
+                1000L, "folded", null, null, 150.0, List.of(210.0, 200.0, 150.0), List.of(190.0, 185.0, 199.0), 0.4);
+        FeatureBench.Result res = new FeatureBench.Result("id", "out_relu", 2, List.of(r), List.of(), null);
+        JsonNode root = Json.fromBytes(FeatureBench.toJsonString(res, settings(null)).getBytes(StandardCharsets.UTF_8),
+                JsonNode.class);
+        JsonNode run = root.get("runs").get(0);
+        assertThat(run.get("bare_img_s_repeats")).hasSize(3);
+        assertThat(run.get("pipeline_img_s_repeats").get(2).asDouble()).isEqualTo(199.0);
+        assertThat(run.get("pipeline_join_s").asDouble()).isEqualTo(0.4);
+        // rounds: 190/210, 185/200, 199/150 -> median of the ratios 0.925
+        assertThat(run.get("pipeline_over_bare_paired").asDouble()).isCloseTo(0.925, org.assertj.core.data.Offset.offset(1e-9));
+        assertThat(run.get("pipeline_over_bare").asDouble()).isEqualTo(0.95);
+        assertThat(root.get("repeats").asInt()).isEqualTo(FeatureBench.DEFAULT_REPEATS);
     }
 
     @Test
@@ -157,7 +187,7 @@ class FeatureBenchTest {
         assertThatThrownBy(() -> BenchFeatures.Features.parseImages("lots")).hasMessageContaining("'lots'");
         assertThatThrownBy(() -> new FeatureBench.Settings("b", "c", List.of(96), List.of(8), 0, 1, 2, false, false,
                 Path.of("."), null, "folded", false, false, false, 0, true, true, true,
-                java.time.Duration.ZERO, 1)).hasMessageContaining("auto seconds");
+                java.time.Duration.ZERO, 1, 3)).hasMessageContaining("auto seconds");
     }
 
     @Test
