@@ -94,6 +94,11 @@ public final class KafkaSettings {
         return new KafkaSettings(servers, clientProperties);
     }
 
+    /** A copy with {@code name=value} unless a pass-through property already sets {@code name} (the user's wins). */
+    public KafkaSettings withDefault(String name, String value) {
+        return clientProperties.containsKey(name) ? this : with(name, value);
+    }
+
     /** A copy with one more pass-through client property. */
     public KafkaSettings with(String name, String value) {
         Map<String, String> m = new LinkedHashMap<>(clientProperties);

@@ -39,6 +39,13 @@ class KafkaSettingsTest {
     }
 
     @Test
+    void withDefaultLeavesAPassThroughPropertyAlone() {
+        KafkaSettings user = KafkaSettings.of("h:1", java.util.Map.of("linger.ms", "7"));
+        assertThat(user.withDefault("linger.ms", "100").producerConfig()).containsEntry("linger.ms", "7");
+        assertThat(KafkaSettings.of("h:1").withDefault("linger.ms", "100").producerConfig()).containsEntry("linger.ms", "100");
+    }
+
+    @Test
     void consumerConfigIsReadCommittedManualCommitCooperative() {
         Map<String, Object> c = KafkaSettings.of("h:1").consumerConfig("g");
         assertThat(c).containsEntry("bootstrap.servers", "h:1")

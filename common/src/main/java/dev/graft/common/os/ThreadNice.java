@@ -1,0 +1,115 @@
+package dev.graft.common.os;
+
+import com.sun.jna.LastErrorException;
+import com.sun.jna.Library;
+import com.sun.jna.Native;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * The Linux scheduling priority ("nice", 0..19 without privileges) of single threads of this process.
+ *
+ * <p>Linux keeps a nice value per thread, and a thread starts with its creator's. So a thread that lowers its own
+ * priority before it starts helpers (an executor's thread, a Kafka client's I/O thread) lowers theirs too, while
+ * threads it started before keep theirs. Raising a priority again needs privileges, so {@link #lowerCurrentThread}
+ * never goes below the thread's current value. Java has no API for it ({@code Thread.setPriority} changes nothing
+ * on Linux without root), so this calls {@code setpriority(2)} through JNA on the thread's kernel id.
+ */
+public final class ThreadNice {
+    /** The lowest priority an unprivileged thread may choose. */
+    public static final int MAX = 19;
+
+    private static final int PRIO_PROCESS = 0; // with a thread id as "who", Linux applies it to that thread only
+
+    private ThreadNice() {}
+
+    interface LibC extends Library {
+        int setpriority(int which, int who, int prio) throws LastErrorException;
+    }
+
+    /** Loaded on first use only, so merely referencing this class needs no native library. */
+    private static final class C {
+        static final LibC LIB = Native.load("c", LibC.class);
+    }
+
+    /** Whether this platform has per-thread nice values this class can read and set (Linux with /proc). */
+    public static boolean supported() {
+        return Files.isSymbolicLink(Path.of("/proc/thread-self"));
+    }
+
+    /** The calling thread's kernel thread id ({@code gettid()}), read from {@code /proc/thread-self}. */
+    public static int currentTid() throws IOException {
+        // "/proc/thread-self" -> "<pid>/task/<tid>"
+        Path target = Files.readSymbolicLink(Path.of("/proc/thread-self"));
+        return Integer.parseInt(target.getFileName().toString());
+    }
+
+    /** The nice value of thread {@code tid} of this process, from {@code /proc/self/task/<tid>/stat}. */
+    public static int niceOf(int tid) throws IOException {
+        String stat = Files.readString(Path.of("/proc/self/task", Integer.toString(tid), "stat"));
+        // "tid (comm) state ppid ...": comm may hold spaces and parentheses, so count fields after the last ')'.
+        // The nice value is field 19 of stat(5); after the ')' come fields 3, 4, ..., so it is the 17th there.
+        String[] f = stat.substring(stat.lastIndexOf(')') + 2).trim().split(" ");
+        return Integer.parseInt(f[16]);
+    }
+
+    /** Kernel ids of this process's threads whose name ({@code comm}, at most 15 characters) starts with {@code prefix}. */
+    public static List<Integer> threadsNamed(String prefix) throws IOException {
+        List<Integer> tids = new ArrayList<>();
+        try (Stream<Path> tasks = Files.list(Path.of("/proc/self/task"))) {
+            for (Path task : (Iterable<Path>) tasks::iterator) {
+                try {
+                    if (Files.readString(task.resolve("comm")).startsWith(prefix)) {
+                        tids.add(Integer.parseInt(task.getFileName().toString()));
+                    }
+                } catch (NoSuchFileException ended) {
+                    // the thread ended while we listed: not one of them any more
+                }
+            }
+        }
+        return tids;
+    }
+
+    /**
+     * Sets the calling thread's nice value to {@code nice}, or leaves it if it is already that low a priority;
+     * threads it starts afterwards inherit it. Returns the value it has now.
+     *
+     * @throws IllegalArgumentException unless {@code nice} is in 0..{@link #MAX}
+     * @throws UnsupportedOperationException where there are no per-thread nice values (not Linux)
+     * @throws IOException when {@code /proc} cannot be read or {@code setpriority} fails (with errno's reason)
+     */
+    public static int lowerCurrentThread(int nice) throws IOException {
+        requireSupported();
+        return lower(currentTid(), nice);
+    }
+
+    /** As {@link #lowerCurrentThread}, for thread {@code tid} of this process (threads it starts later do not inherit it). */
+    public static int lower(int tid, int nice) throws IOException {
+        if (nice < 0 || nice > MAX) {
+            throw new IllegalArgumentException("nice must be in 0.." + MAX + ", got " + nice);
+        }
+        requireSupported();
+        int now = niceOf(tid);
+        if (now >= nice) {
+            return now;
+        }
+        try {
+            C.LIB.setpriority(PRIO_PROCESS, tid, nice);
+        } catch (LastErrorException | UnsatisfiedLinkError e) {
+            throw new IOException("setpriority(" + tid + ", " + nice + ") failed: " + e.getMessage(), e);
+        }
+        return niceOf(tid);
+    }
+
+    private static void requireSupported() {
+        if (!supported()) {
+            throw new UnsupportedOperationException("per-thread nice values need Linux /proc (os.name "
+                    + System.getProperty("os.name") + ")");
+        }
+    }
+}
