@@ -1,6 +1,7 @@
 package dev.graft.app;
 
 import dev.graft.common.base.BaseNetworks;
+import dev.graft.featureworker.FeatureWorkerOptions;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -75,6 +76,11 @@ final class BenchFeatures {
                         + "transaction per batch) (default: ${DEFAULT-VALUE}).")
         String commitInterval;
 
+        @Option(names = "--background-nice", defaultValue = "" + FeatureWorkerOptions.DEFAULT_BACKGROUND_NICE, paramLabel = "N",
+                description = "The pipeline worker's --background-nice: nice value of its poll, decode and Kafka client "
+                        + "threads, 0 = equal priorities (default: ${DEFAULT-VALUE}).")
+        int backgroundNice;
+
         @Option(names = "--pipeline-workers", defaultValue = "1", paramLabel = "W",
                 description = "Feature workers in (b), one group sharing an images topic of W partitions, each with its own "
                         + "base copy and threads/W OpenMP threads (as W worker processes with --omp-threads); (a) is then also "
@@ -129,7 +135,7 @@ final class BenchFeatures {
                         modelCache != null ? modelCache : BaseNetworks.defaultCacheDir(),
                         new TorchPeer(python, torchScript), executor, !noDl4j, rss, profile, autoSeconds, workerWarmUp,
                         !noDecodeAhead, !noPipelineWarmUp, Durations.parse(commitInterval),
-                        pipelineWorkers, repeats);
+                        pipelineWorkers, repeats, backgroundNice);
             } catch (IllegalArgumentException e) {
                 throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
             }

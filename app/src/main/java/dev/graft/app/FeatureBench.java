@@ -56,12 +56,13 @@ public final class FeatureBench {
                            int warmup, int threads, boolean pipeline, boolean torch, Path modelCache, TorchPeer peer,
                            String executor, boolean compareDl4j, boolean rss, boolean profile, double autoSeconds,
                            boolean workerWarmUp, boolean decodeAhead, boolean pipelineWarmUp,
-                           java.time.Duration commitInterval, int pipelineWorkers, int repeats) {
+                           java.time.Duration commitInterval, int pipelineWorkers, int repeats, int backgroundNice) {
         public Settings(String baseSpec, String cut, List<Integer> resolutions, List<Integer> batches, int images,
                         int warmup, int threads, boolean pipeline, boolean torch, Path modelCache, TorchPeer peer) {
             this(baseSpec, cut, resolutions, batches, images, warmup, threads, pipeline, torch, modelCache, peer,
                     "folded", false, false, false, DEFAULT_AUTO_SECONDS, false, true, true,
-                    FeatureWorkerOptions.DEFAULT_COMMIT_INTERVAL, 1, DEFAULT_REPEATS);
+                    FeatureWorkerOptions.DEFAULT_COMMIT_INTERVAL, 1, DEFAULT_REPEATS,
+                    FeatureWorkerOptions.DEFAULT_BACKGROUND_NICE);
         }
 
         public Settings {
@@ -70,6 +71,7 @@ public final class FeatureBench {
             }
             if (resolutions.isEmpty() || batches.isEmpty()) throw new IllegalArgumentException("empty grid");
             FeatureWorkerOptions.requireCommitInterval(commitInterval);
+            FeatureWorkerOptions.requireBackgroundNice(backgroundNice);
             if (pipelineWorkers < 1 || pipelineWorkers > threads) {
                 throw new IllegalArgumentException("pipeline workers must be in 1.." + threads + " (the threads), got "
                         + pipelineWorkers);
@@ -293,6 +295,7 @@ public final class FeatureBench {
         int workers = bases.size();
         return new PipelineRig(KafkaSettings.of(broker.bootstrapServers()), bases, res, batch, o -> o.withWarmUp(s.workerWarmUp())
                 .withDecodeAhead(s.decodeAhead()).withCommitInterval(s.commitInterval())
+                .withBackgroundNice(s.backgroundNice())
                 .withOmpThreads(workers > 1 ? threadsPerWorker() : 0));
     }
 
@@ -700,6 +703,7 @@ public final class FeatureBench {
         root.put("executor", s.executor());
         root.put("decode_ahead", s.decodeAhead());
         root.put("commit_interval_ms", s.commitInterval().toMillis());
+        root.put("background_nice", s.backgroundNice());
         root.put("pipeline_workers", s.pipelineWorkers());
         root.put("repeats", s.repeats());
         root.put("max_physical_bytes", System.getProperty("org.bytedeco.javacpp.maxphysicalbytes"));

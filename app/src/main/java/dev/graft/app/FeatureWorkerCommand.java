@@ -71,6 +71,12 @@ final class FeatureWorkerCommand implements Callable<Integer> {
                     + "On a small base several workers with one thread each beat one with all cores (README, Benchmarks).")
     int ompThreads;
 
+    @Option(names = "--background-nice", defaultValue = "" + FeatureWorkerOptions.DEFAULT_BACKGROUND_NICE, paramLabel = "N",
+            description = "Linux nice value (0-19) of the worker's poll, decode and Kafka client threads; the forward "
+                    + "pass keeps the process's priority, so the Kafka side runs in its gaps instead of stalling its "
+                    + "OpenMP team. 0 leaves priorities alone (default: ${DEFAULT-VALUE}).")
+    int backgroundNice;
+
     @Option(names = "--follow-bases", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "Follow base-published events and featurize the whole images log again with each new base, "
                     + "in group GROUP.base-BASEID (default: on; --no-follow-bases turns it off).")
@@ -97,6 +103,11 @@ final class FeatureWorkerCommand implements Callable<Integer> {
         if (ompThreads < 0) {
             throw new ParameterException(spec.commandLine(), "--omp-threads must be >= 0 (0 = OMP_NUM_THREADS), got " + ompThreads);
         }
+        try {
+            FeatureWorkerOptions.requireBackgroundNice(backgroundNice);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "--background-nice: " + e.getMessage());
+        }
         java.time.Duration interval;
         try {
             interval = Durations.parse(commitInterval);
@@ -118,7 +129,8 @@ final class FeatureWorkerCommand implements Callable<Integer> {
                             group != null ? group : defaultGroup(network),
                             workerId != null ? workerId : "fw-" + UUID.randomUUID().toString().substring(0, 8))
                     .withBatchSize(batchSize).withWarmUp(warmUp)
-                    .withDecodeAhead(decodeAhead).withCommitInterval(interval).withOmpThreads(ompThreads);
+                    .withDecodeAhead(decodeAhead).withCommitInterval(interval).withOmpThreads(ompThreads)
+                    .withBackgroundNice(backgroundNice);
             FeatureWorker worker = FeatureWorker.create(options, settings, network);
             if (server != null) {
                 GraftMetrics.bindFeatureWorker(server.registry(), worker, options.workerId());

@@ -82,15 +82,15 @@ class FeatureBenchTest {
     @Test
     void pipelineWorkersMustFitTheThreadBudgetAndTheCommitIntervalTheWorkersLimit() {
         assertThatThrownBy(() -> new FeatureBench.Settings("b", "c", List.of(96), List.of(8), 8, 1, 2, false, false,
-                Path.of("."), null, "folded", false, false, false, 15, false, true, true, java.time.Duration.ZERO, 3, 3))
+                Path.of("."), null, "folded", false, false, false, 15, false, true, true, java.time.Duration.ZERO, 3, 3, 10))
                 .hasMessageContaining("pipeline workers must be in 1..2");
         assertThatThrownBy(() -> new FeatureBench.Settings("b", "c", List.of(96), List.of(8), 8, 1, 2, false, false,
-                Path.of("."), null, "folded", false, false, false, 15, false, true, true, java.time.Duration.ZERO, 0, 3))
+                Path.of("."), null, "folded", false, false, false, 15, false, true, true, java.time.Duration.ZERO, 0, 3, 10))
                 .hasMessageContaining("pipeline workers");
         assertThat(new FeatureBench.Settings("b", "c", List.of(96), List.of(8), 8, 1, 2, false, false, Path.of("."), null,
-                "folded", false, false, false, 15, false, true, true, java.time.Duration.ZERO, 2, 3).pipelineWorkers()).isEqualTo(2);
+                "folded", false, false, false, 15, false, true, true, java.time.Duration.ZERO, 2, 3, 10).pipelineWorkers()).isEqualTo(2);
         assertThatThrownBy(() -> new FeatureBench.Settings("b", "c", List.of(96), List.of(8), 8, 1, 2, false, false,
-                Path.of("."), null, "folded", false, false, false, 15, false, true, true, java.time.Duration.ofMinutes(1), 1, 3))
+                Path.of("."), null, "folded", false, false, false, 15, false, true, true, java.time.Duration.ofMinutes(1), 1, 3, 10))
                 .hasMessageContaining("commit interval must be in [0, 30s]");
     }
 
@@ -103,7 +103,7 @@ class FeatureBenchTest {
         assertThat(FeatureBench.medianIndex(List.of(3.0, 1.0, 4.0, 2.0))).as("the lower middle").isEqualTo(3);
         assertThatThrownBy(() -> FeatureBench.median(List.of())).hasMessageContaining("no values");
         assertThatThrownBy(() -> new FeatureBench.Settings("b", "c", List.of(96), List.of(8), 8, 1, 2, false, false,
-                Path.of("."), null, "folded", false, false, false, 15, false, true, true, java.time.Duration.ZERO, 1, 0))
+                Path.of("."), null, "folded", false, false, false, 15, false, true, true, java.time.Duration.ZERO, 1, 0, 10))
                 .hasMessageContaining("repeats must be in 1..15");
     }
 
@@ -187,7 +187,7 @@ class FeatureBenchTest {
         assertThatThrownBy(() -> BenchFeatures.Features.parseImages("lots")).hasMessageContaining("'lots'");
         assertThatThrownBy(() -> new FeatureBench.Settings("b", "c", List.of(96), List.of(8), 0, 1, 2, false, false,
                 Path.of("."), null, "folded", false, false, false, 0, true, true, true,
-                java.time.Duration.ZERO, 1, 3)).hasMessageContaining("auto seconds");
+                java.time.Duration.ZERO, 1, 3, 10)).hasMessageContaining("auto seconds");
     }
 
     @Test

@@ -119,5 +119,10 @@ class GraftCliBadInputTest {
         Run omp = run("feature-worker", "--omp-threads", "-1", "--bootstrap-servers", "localhost:1");
         assertThat(omp.code()).isEqualTo(2);
         assertThat(omp.err()).contains("--omp-threads must be >= 0");
+        for (String nice : new String[] {"20", "-1"}) {
+            Run r = run("feature-worker", "--background-nice", nice, "--bootstrap-servers", "localhost:1");
+            assertThat(r.code()).as(nice).isEqualTo(2);
+            assertThat(r.err()).contains("--background-nice: background nice must be in 0..19 (0 = off), got " + nice);
+        }
     }
 }

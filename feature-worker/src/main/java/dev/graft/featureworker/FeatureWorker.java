@@ -11,7 +11,9 @@ import dev.graft.common.image.ImageDecoder;
 import dev.graft.common.kafka.KafkaSettings;
 import dev.graft.common.kafka.PollLoopLifecycle;
 import dev.graft.common.kafka.Transactions;
+import dev.graft.common.os.ThreadNice;
 import dev.graft.featureworker.internal.BatchFeaturizer;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -161,10 +163,26 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
 
     /** A worker on a Kafka cluster: group consumer polling at most one batch, transactional producer. */
     public static FeatureWorker create(FeatureWorkerOptions options, KafkaSettings kafka, BaseNetwork base) {
-        KafkaSettings k = kafka.with("max.poll.records", String.valueOf(options.batchSize()));
+        KafkaSettings k = clientSettings(options, kafka);
         return new FeatureWorker(options, () -> k.consumer(options.groupId()),
                 () -> k.transactionalProducer(options.transactionalId()),
                 new BatchFeaturizer(base, new ImageDecoder()));
+    }
+
+    /** Producer batches up to this size, so a transaction's small feature records go in a few requests. */
+    static final int PRODUCER_BATCH_BYTES = 1024 * 1024;
+
+    /**
+     * The worker's client settings: the consumer polls at most one batch; the producer lingers up to the commit
+     * interval and batches up to {@link #PRODUCER_BATCH_BYTES}. Readers use {@code read_committed}, so a feature
+     * record is invisible until its transaction commits, and {@code commitTransaction} sends whatever still lingers:
+     * waiting for the commit delays nothing anyone can see, and at batch 1 it turns one produce request per image
+     * into a few per transaction. {@code linger.ms} and {@code batch.size} given as pass-through properties win.
+     */
+    static KafkaSettings clientSettings(FeatureWorkerOptions options, KafkaSettings kafka) {
+        return kafka.with("max.poll.records", String.valueOf(options.batchSize()))
+                .withDefault("linger.ms", String.valueOf(Math.max(5, options.commitInterval().toMillis())))
+                .withDefault("batch.size", String.valueOf(PRODUCER_BATCH_BYTES));
     }
 
     public long featurizedCount() {
@@ -221,6 +239,7 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
             // OpenMP's thread count is per calling thread: set where the forward passes run
             exec.execute(() -> BaseNetworks.setOmpThreadsOfThisThread(options.ompThreads()));
         }
+        lowerBackgroundPriority(); // after the inference thread started, before the threads that should yield to it
         ExecutorService dec = options.decodeAhead() ? workerThread("graft-decode-") : null;
         FeatureBatchCodec codec = new FeatureBatchCodec();
         try (Consumer<byte[], byte[]> c = consumerFactory.get();
@@ -257,6 +276,38 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
                 lifecycle.finished();
                 MDC.remove("worker");
             }
+        }
+    }
+
+    /** HotSpot's JIT compiler threads, as the kernel names them (15 characters). */
+    private static final List<String> JIT_THREAD_NAMES = List.of("C1 CompilerThre", "C2 CompilerThre");
+
+    /**
+     * Lowers this (the poll) thread's priority to {@link FeatureWorkerOptions#backgroundNice()}; the decode thread
+     * and the Kafka clients' threads, started by it afterwards, inherit it. So do the JVM's JIT compiler threads
+     * running now: compiling is background work too (a worker's JIT goes quiet once warm, but with the broker in the
+     * same JVM, as in {@code graft demo} and {@code graft bench features}, it compiled broker code for minutes at
+     * 2.3-6.5 CPU-ms per image at batch 1). Where that is not possible (not Linux,
+     * setpriority refused) the worker runs on at equal priorities and says so once.
+     */
+    private void lowerBackgroundPriority() {
+        if (options.backgroundNice() == 0) {
+            return;
+        }
+        try {
+            int now = ThreadNice.lowerCurrentThread(options.backgroundNice());
+            int jit = 0;
+            for (String name : JIT_THREAD_NAMES) {
+                for (int tid : ThreadNice.threadsNamed(name)) {
+                    ThreadNice.lower(tid, options.backgroundNice());
+                    jit++;
+                }
+            }
+            log.info("worker {}: poll, decode and Kafka client threads at nice {} ({} JIT compiler threads too), "
+                    + "forward pass at the caller's priority", options.workerId(), now, jit);
+        } catch (IOException | UnsupportedOperationException e) {
+            log.warn("worker {}: cannot lower the priority of its background threads ({}); they compete with the forward pass",
+                    options.workerId(), e.getMessage());
         }
     }
 

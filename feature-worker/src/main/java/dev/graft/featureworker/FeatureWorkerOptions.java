@@ -30,13 +30,24 @@ import java.util.Objects;
  *                   default ({@code OMP_NUM_THREADS}). Several workers in one process (or several processes) with
  *                   one thread each beat one worker with all cores on a small base: at 96 px, batch 16, 2 cores, two
  *                   single-threaded extractors ran 242-301 img/s against 126-202 for one with 2 threads
+ * @param backgroundNice the Linux nice value (0..19; 0 = leave priorities alone) of everything the worker runs
+ *                       besides the forward pass: its poll thread (the thread that calls {@link FeatureWorker#run()},
+ *                       whose priority stays lowered), the decode thread, the Kafka clients' threads and the
+ *                       JVM's JIT compiler threads. The
+ *                       inference thread and its OpenMP team keep the caller's priority, so on a machine that the
+ *                       forward pass keeps busy, the Kafka side runs in the gaps instead of pre-empting one
+ *                       OpenMP thread while its partners wait at the next barrier
  */
 public record FeatureWorkerOptions(Topics topics, String groupId, String workerId, int batchSize,
                                    Duration maxBatchWait, Duration shutdownTimeout, Duration retryBackoff,
-                                   boolean warmUp, boolean decodeAhead, Duration commitInterval, int ompThreads) {
+                                   boolean warmUp, boolean decodeAhead, Duration commitInterval, int ompThreads,
+                                   int backgroundNice) {
 
     public static final Duration DEFAULT_COMMIT_INTERVAL = Duration.ofMillis(100);
     public static final Duration MAX_COMMIT_INTERVAL = Duration.ofSeconds(30);
+    /** Nice 10: the Kafka side gets ~1/10 of a core's share against a busy forward pass, not 1/2 (README, Benchmarks). */
+    public static final int DEFAULT_BACKGROUND_NICE = 10;
+    public static final int MAX_NICE = 19;
 
     /** Keeps one Arrow batch (256 x 2048 floats = 2 MiB) well under Topics.MAX_MESSAGE_BYTES. */
     public static final int MAX_BATCH = 256;
@@ -55,43 +66,57 @@ public record FeatureWorkerOptions(Topics topics, String groupId, String workerI
         if (ompThreads < 0 || ompThreads > 1024) {
             throw new IllegalArgumentException("OpenMP threads must be in 0..1024 (0 = process default), got " + ompThreads);
         }
+        requireBackgroundNice(backgroundNice);
     }
 
     /** Without the warm-up pass, with decode-ahead and the default commit interval. */
     public FeatureWorkerOptions(Topics topics, String groupId, String workerId, int batchSize, Duration maxBatchWait,
                                 Duration shutdownTimeout, Duration retryBackoff) {
         this(topics, groupId, workerId, batchSize, maxBatchWait, shutdownTimeout, retryBackoff, false, true,
-                DEFAULT_COMMIT_INTERVAL, 0);
+                DEFAULT_COMMIT_INTERVAL, 0, DEFAULT_BACKGROUND_NICE);
     }
 
     public static FeatureWorkerOptions defaults(Topics topics, String groupId, String workerId) {
         return new FeatureWorkerOptions(topics, groupId, workerId, 16, Duration.ofMillis(500),
-                Duration.ofSeconds(30), Duration.ofSeconds(1), false, true, DEFAULT_COMMIT_INTERVAL, 0);
+                Duration.ofSeconds(30), Duration.ofSeconds(1), false, true, DEFAULT_COMMIT_INTERVAL, 0,
+                DEFAULT_BACKGROUND_NICE);
     }
 
     public FeatureWorkerOptions withBatchSize(int n) {
         return new FeatureWorkerOptions(topics, groupId, workerId, n, maxBatchWait, shutdownTimeout, retryBackoff, warmUp,
-                decodeAhead, commitInterval, ompThreads);
+                decodeAhead, commitInterval, ompThreads, backgroundNice);
     }
 
     public FeatureWorkerOptions withWarmUp(boolean on) {
         return new FeatureWorkerOptions(topics, groupId, workerId, batchSize, maxBatchWait, shutdownTimeout, retryBackoff, on,
-                decodeAhead, commitInterval, ompThreads);
+                decodeAhead, commitInterval, ompThreads, backgroundNice);
     }
 
     public FeatureWorkerOptions withDecodeAhead(boolean on) {
         return new FeatureWorkerOptions(topics, groupId, workerId, batchSize, maxBatchWait, shutdownTimeout, retryBackoff,
-                warmUp, on, commitInterval, ompThreads);
+                warmUp, on, commitInterval, ompThreads, backgroundNice);
     }
 
     public FeatureWorkerOptions withCommitInterval(Duration d) {
         return new FeatureWorkerOptions(topics, groupId, workerId, batchSize, maxBatchWait, shutdownTimeout, retryBackoff,
-                warmUp, decodeAhead, d, ompThreads);
+                warmUp, decodeAhead, d, ompThreads, backgroundNice);
     }
 
     public FeatureWorkerOptions withOmpThreads(int n) {
         return new FeatureWorkerOptions(topics, groupId, workerId, batchSize, maxBatchWait, shutdownTimeout, retryBackoff,
-                warmUp, decodeAhead, commitInterval, n);
+                warmUp, decodeAhead, commitInterval, n, backgroundNice);
+    }
+
+    public FeatureWorkerOptions withBackgroundNice(int nice) {
+        return new FeatureWorkerOptions(topics, groupId, workerId, batchSize, maxBatchWait, shutdownTimeout, retryBackoff,
+                warmUp, decodeAhead, commitInterval, ompThreads, nice);
+    }
+
+    /** Throws {@link IllegalArgumentException} unless {@code nice} is in 0..{@link #MAX_NICE}. */
+    public static void requireBackgroundNice(int nice) {
+        if (nice < 0 || nice > MAX_NICE) {
+            throw new IllegalArgumentException("background nice must be in 0.." + MAX_NICE + " (0 = off), got " + nice);
+        }
     }
 
     /** Throws {@link IllegalArgumentException} unless {@code d} is in [0, {@link #MAX_COMMIT_INTERVAL}]. */

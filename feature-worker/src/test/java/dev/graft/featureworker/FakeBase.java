@@ -23,6 +23,8 @@ final class FakeBase implements BaseNetwork {
     /** Forward passes run so far, and the batch size of the first. */
     final java.util.concurrent.atomic.AtomicInteger passes = new java.util.concurrent.atomic.AtomicInteger();
     volatile long firstPassImages = -1;
+    /** The nice value of the thread that ran the last forward pass (Linux; else stays MIN_VALUE). */
+    volatile int passNice = Integer.MIN_VALUE;
 
     FakeBase(int inputSize) {
         this(inputSize, 1);
@@ -79,6 +81,7 @@ final class FakeBase implements BaseNetwork {
     public List<INDArray> extractAll(INDArray rgb255) {
         int pass = passes.getAndIncrement();
         if (pass == 0) firstPassImages = rgb255.size(0);
+        passNice = niceOfThisThread();
         entered.countDown();
         try {
             if (pass >= holdFrom) gate.await();
@@ -88,6 +91,15 @@ final class FakeBase implements BaseNetwork {
             throw new IllegalStateException("interrupted", e);
         }
         return refs.size() == 1 ? List.of(rgb255.mean(1, 2)) : List.of(rgb255.mean(1, 2), rgb255.max(1, 2));
+    }
+
+    static int niceOfThisThread() {
+        if (!dev.graft.common.os.ThreadNice.supported()) return Integer.MIN_VALUE;
+        try {
+            return dev.graft.common.os.ThreadNice.niceOf(dev.graft.common.os.ThreadNice.currentTid());
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     @Override

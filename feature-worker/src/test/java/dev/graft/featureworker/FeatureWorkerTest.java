@@ -148,12 +148,60 @@ class FeatureWorkerTest {
     }
 
     @Test
+    void producerLingersUpToTheCommitIntervalUnlessTheUserSetsIt() {
+        FeatureWorkerOptions opts = FeatureWorkerOptions.defaults(TOPICS, "g", "w-0").withBatchSize(4)
+                .withCommitInterval(Duration.ofMillis(250));
+        dev.graft.common.kafka.KafkaSettings plain = dev.graft.common.kafka.KafkaSettings.of("localhost:1");
+        Map<String, Object> producer = FeatureWorker.clientSettings(opts, plain).transactionalProducerConfig("t");
+        assertThat(producer).containsEntry("linger.ms", "250")
+                .containsEntry("batch.size", String.valueOf(FeatureWorker.PRODUCER_BATCH_BYTES));
+        assertThat(FeatureWorker.clientSettings(opts, plain).consumerConfig("g")).containsEntry("max.poll.records", "4");
+        assertThat(FeatureWorker.clientSettings(opts.withCommitInterval(Duration.ZERO), plain)
+                .transactionalProducerConfig("t")).as("a transaction per batch: the library's short linger")
+                .containsEntry("linger.ms", "5");
+        dev.graft.common.kafka.KafkaSettings user = plain.with("linger.ms", "7").with("batch.size", "1000");
+        assertThat(FeatureWorker.clientSettings(opts, user).transactionalProducerConfig("t"))
+                .as("pass-through properties win").containsEntry("linger.ms", "7").containsEntry("batch.size", "1000");
+    }
+
+    @Test
+    void backgroundThreadsYieldToTheForwardPassButItKeepsTheCallersPriority() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(dev.graft.common.os.ThreadNice.supported(), "Linux only");
+        int caller = FakeBase.niceOfThisThread();
+        int background = Math.min(FeatureWorkerOptions.MAX_NICE, caller + 4);
+        org.junit.jupiter.api.Assumptions.assumeTrue(background > caller, "needs room below the caller's priority");
+        LogConsumer consumer = new LogConsumer();
+        FailingProducer producer = new FailingProducer(consumer);
+        FakeBase base = new FakeBase(8);
+        java.util.concurrent.atomic.AtomicInteger clientsNice = new java.util.concurrent.atomic.AtomicInteger(Integer.MIN_VALUE);
+        FeatureWorkerOptions opts = new FeatureWorkerOptions(TOPICS, "g", "w-0", BATCH, Duration.ofMillis(50),
+                Duration.ofSeconds(5), Duration.ofMillis(10)).withBackgroundNice(background);
+        FeatureWorker worker = new FeatureWorker(opts, () -> consumer, () -> {
+            clientsNice.set(FakeBase.niceOfThisThread()); // the clients are made (and start their threads) here
+            return producer;
+        }, new BatchFeaturizer(base, new ImageDecoder()));
+        Thread poll = new Thread(worker, "nice-test-poll"); // a fresh thread, as the worker's run() lowers it for good
+        poll.start();
+        waitFor(() -> worker.featurizedCount() == 2L * PER_PARTITION);
+        worker.close();
+        poll.join(10_000);
+        assertThat(clientsNice.get()).as("poll thread, where the Kafka clients start").isEqualTo(background);
+        assertThat(base.passNice).as("the inference thread").isEqualTo(caller);
+        for (String jit : List.of("C1 CompilerThre", "C2 CompilerThre")) {
+            for (int tid : dev.graft.common.os.ThreadNice.threadsNamed(jit)) {
+                assertThat(dev.graft.common.os.ThreadNice.niceOf(tid)).as(jit).isGreaterThanOrEqualTo(background);
+            }
+        }
+        assertThat(committedImageIds(producer)).hasSize(2 * PER_PARTITION).doesNotHaveDuplicates();
+    }
+
+    @Test
     void warmUpRunsOneBlankBatchBeforeTheFirstRecordsAndCommitsNothingOfIt() throws Exception {
         LogConsumer consumer = new LogConsumer();
         FailingProducer producer = new FailingProducer(consumer);
         FakeBase base = new FakeBase(8).gated();
         FeatureWorkerOptions opts = new FeatureWorkerOptions(TOPICS, "g", "w-0", BATCH, Duration.ofMillis(50),
-                Duration.ofSeconds(5), Duration.ofMillis(10), true, true, Duration.ZERO, 0);
+                Duration.ofSeconds(5), Duration.ofMillis(10), true, true, Duration.ZERO, 0, 0);
         FeatureWorker worker = new FeatureWorker(opts, () -> consumer, () -> producer, new BatchFeaturizer(base, new ImageDecoder()));
         CompletableFuture<Void> run = CompletableFuture.runAsync(worker);
         assertThat(base.awaitForwardPass()).isTrue();
@@ -301,7 +349,7 @@ class FeatureWorkerTest {
 
     private static FeatureWorker worker(LogConsumer consumer, FailingProducer producer, FakeBase base, Duration commitInterval) {
         FeatureWorkerOptions opts = new FeatureWorkerOptions(TOPICS, "g", "w-0", BATCH, Duration.ofMillis(50),
-                Duration.ofSeconds(5), Duration.ofMillis(10)).withCommitInterval(commitInterval);
+                Duration.ofSeconds(5), Duration.ofMillis(10)).withCommitInterval(commitInterval).withBackgroundNice(0);
         return new FeatureWorker(opts, () -> consumer, () -> producer, new BatchFeaturizer(base, new ImageDecoder()));
     }
 
