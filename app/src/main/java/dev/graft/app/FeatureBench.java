@@ -23,6 +23,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 import javax.imageio.ImageIO;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.producer.Producer;
@@ -335,8 +336,10 @@ public final class FeatureBench {
                 if (s.pipelineWarmUp()) cold = warmUpPipeline(rig, res, batch, n, notes);
             }
             for (int i = 1; i <= s.repeats(); i++) {
+                settle(notes, res, batch, "bare", i);
                 bares.add(bareBest(bases, res, batch, n, notes));
                 if (rig != null) {
+                    settle(notes, res, batch, "pipeline", i);
                     PipelineRig.Burst b = burst(rig, res, n);
                     b.described().forEach(out::println);
                     pipes.add(b);
@@ -373,6 +376,50 @@ public final class FeatureBench {
                 mem[0] < 0 ? null : mem[0], mem[1] < 0 ? null : mem[1], base.executor(),
                 viaDl4j == null ? null : viaDl4j[0], viaDl4j == null ? null : viaDl4j[1], cold, bareRates, pipeRates,
                 join);
+    }
+
+    /** A process using less than this share of one core over {@link #SETTLE_WINDOW_MS} counts as quiet. */
+    static final double SETTLE_CPU_SHARE = 0.10;
+    static final long SETTLE_WINDOW_MS = 200;
+    static final long SETTLE_MAX_MS = 10_000;
+
+    /**
+     * Before each timed run: waits until the process is quiet ({@link #settle(LongSupplier, Sleeper, long, long,
+     * double)}), so what the previous run left behind (a GC cycle, the JIT, freed native buffers) is not timed in
+     * this one. Notes it when the process never got quiet.
+     */
+    private void settle(List<String> notes, int res, int batch, String what, int round) throws InterruptedException {
+        long waited = settle(FeatureBench::cpuNanos, Thread::sleep, SETTLE_WINDOW_MS, SETTLE_MAX_MS, SETTLE_CPU_SHARE);
+        if (waited > SETTLE_WINDOW_MS) {
+            out.printf(Locale.ROOT, "%dpx batch %d round %d: waited %d ms for a quiet process before the %s run%n",
+                    res, batch, round, waited, what);
+        }
+        if (waited < 0) {
+            notes.add(String.format(Locale.ROOT, "%dpx batch %d round %d: the process did not get quiet within %d ms "
+                    + "before the %s run", res, batch, round, SETTLE_MAX_MS, what));
+        }
+    }
+
+    /** Sleeps; {@code Thread::sleep}, or a fake in tests. */
+    interface Sleeper {
+        void sleep(long ms) throws InterruptedException;
+    }
+
+    /**
+     * Waits in windows of {@code windowMs} until one in which {@code cpu} (process CPU time, ns) advanced by less than
+     * {@code share} of the window. Returns the ms waited (the quiet window included), or -1 if no window within
+     * {@code maxMs} was quiet.
+     */
+    static long settle(LongSupplier cpu, Sleeper sleeper, long windowMs, long maxMs, double share)
+            throws InterruptedException {
+        for (long waited = windowMs; waited <= maxMs; waited += windowMs) {
+            long c0 = cpu.getAsLong();
+            sleeper.sleep(windowMs);
+            if (cpu.getAsLong() - c0 < share * windowMs * 1_000_000L) {
+                return waited;
+            }
+        }
+        return -1;
     }
 
     /** Repeats of one measurement further apart than this (max / min) are noted. */

@@ -206,4 +206,22 @@ class FeatureBenchTest {
         return new FeatureBench.Settings("nsfwjs:mobilenet_v2", "out_relu", List.of(96, 224), List.of(1, 16), 64, 2, 2,
                 true, true, Path.of("."), peer);
     }
+
+    @Test
+    void settleWaitsForAQuietWindowAndGivesUpAfterTheLimit() throws Exception {
+        // CPU ns per 200 ms window: 150 ms, 50 ms, then 10 ms (under 10% of the window: quiet)
+        long[] perWindow = {150_000_000L, 50_000_000L, 10_000_000L};
+        long[] cpu = {0};
+        int[] window = {0};
+        FeatureBench.Sleeper fake = ms -> cpu[0] += perWindow[Math.min(window[0]++, perWindow.length - 1)];
+        assertThat(FeatureBench.settle(() -> cpu[0], fake, 200, 10_000, 0.10)).isEqualTo(600);
+        long[] busy = {0};
+        int[] sleeps = {0};
+        FeatureBench.Sleeper alwaysBusy = ms -> {
+            busy[0] += 100_000_000L;
+            sleeps[0]++;
+        };
+        assertThat(FeatureBench.settle(() -> busy[0], alwaysBusy, 200, 1_000, 0.10)).isEqualTo(-1);
+        assertThat(sleeps[0]).as("five windows fit in the limit").isEqualTo(5);
+    }
 }
