@@ -95,7 +95,9 @@ class PredictWorkerIT {
                     feed.publish(labelled(train, 1000, 1900, Split.TRAIN));
                     ModelUpdateEvent v2 = published.poll(120, TimeUnit.SECONDS);
                     assertThat(v2).as("v2 trained").isNotNull();
-                    assertThat(registry.aliases(TASK).serving()).hasValue(2);
+                    // committed with v2 in one transaction, but a read_committed reader sees it once the broker has
+                    // written the commit markers, which it does after commitTransaction() returns
+                    await().atMost(Duration.ofSeconds(30)).until(() -> registry.aliases(TASK).serving().orElse(0) == 2);
                     await().atMost(Duration.ofSeconds(60)).until(() -> worker.servingVersion().orElse(0) == 2);
                     feed.publish(unlabelled(test, 300, 450, "b"));
                     readUntil(reader, seen, duplicates, 450);
