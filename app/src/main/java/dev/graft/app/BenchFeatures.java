@@ -77,8 +77,8 @@ final class BenchFeatures {
         String commitInterval;
 
         @Option(names = "--background-nice", defaultValue = "" + FeatureWorkerOptions.DEFAULT_BACKGROUND_NICE, paramLabel = "N",
-                description = "The pipeline worker's --background-nice: nice value of its poll, decode and Kafka client "
-                        + "threads, 0 = equal priorities (default: ${DEFAULT-VALUE}).")
+                description = "The pipeline worker's --background-nice: nice value of its poll, decode, Kafka client and "
+                        + "JIT compiler threads, 0 = equal priorities (default: ${DEFAULT-VALUE}).")
         int backgroundNice;
 
         @Option(names = "--pipeline-workers", defaultValue = "1", paramLabel = "W",

@@ -72,7 +72,7 @@ final class FeatureWorkerCommand implements Callable<Integer> {
     int ompThreads;
 
     @Option(names = "--background-nice", defaultValue = "" + FeatureWorkerOptions.DEFAULT_BACKGROUND_NICE, paramLabel = "N",
-            description = "Linux nice value (0-19) of the worker's poll, decode and Kafka client threads; the forward "
+            description = "Linux nice value (0-19) of the worker's poll, decode, Kafka client and JIT compiler threads; the forward "
                     + "pass keeps the process's priority, so the Kafka side runs in its gaps instead of stalling its "
                     + "OpenMP team. 0 leaves priorities alone (default: ${DEFAULT-VALUE}).")
     int backgroundNice;

@@ -16,8 +16,8 @@ import java.util.stream.Stream;
  *
  * <p>Linux keeps a nice value per thread, and a thread starts with its creator's. So a thread that lowers its own
  * priority before it starts helpers (an executor's thread, a Kafka client's I/O thread) lowers theirs too, while
- * threads it started before keep theirs. Raising a priority again needs privileges, so {@link #lowerCurrentThread}
- * never goes below the thread's current value. Java has no API for it ({@code Thread.setPriority} changes nothing
+ * threads it started before keep theirs. Raising a priority again needs privileges, so {@link #lower} never
+ * sets a nice value below the thread's current one. Java has no API for it ({@code Thread.setPriority} changes nothing
  * on Linux without root), so this calls {@code setpriority(2)} through JNA on the thread's kernel id.
  */
 public final class ThreadNice {
