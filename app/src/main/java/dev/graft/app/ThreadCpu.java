@@ -1,5 +1,6 @@
 package dev.graft.app;
 
+import dev.graft.common.os.ProcStat;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
@@ -53,13 +54,10 @@ final class ThreadCpu {
      * 12th and 13th fields after it (fields 14 and 15 of proc(5)).
      */
     static Sample parseStat(String line) {
-        int open = line.indexOf('(');
-        int close = line.lastIndexOf(')');
-        if (open < 0 || close < open) return null;
-        String[] f = line.substring(close + 1).trim().split("\\s+");
-        if (f.length < 13) return null;
+        String[] f = ProcStat.fieldsAfterName(line);
+        if (f == null || f.length < 13) return null;
         try {
-            return new Sample(line.substring(open + 1, close), Long.parseLong(f[11]) + Long.parseLong(f[12]));
+            return new Sample(ProcStat.name(line), Long.parseLong(f[11]) + Long.parseLong(f[12]));
         } catch (NumberFormatException e) {
             return null;
         }

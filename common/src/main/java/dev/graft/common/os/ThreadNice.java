@@ -52,10 +52,11 @@ public final class ThreadNice {
     /** The nice value of thread {@code tid} of this process, from {@code /proc/self/task/<tid>/stat}. */
     public static int niceOf(int tid) throws IOException {
         String stat = Files.readString(Path.of("/proc/self/task", Integer.toString(tid), "stat"));
-        // "tid (comm) state ppid ...": comm may hold spaces and parentheses, so count fields after the last ')'.
-        // The nice value is field 19 of stat(5); after the ')' come fields 3, 4, ..., so it is the 17th there.
-        String[] f = stat.substring(stat.lastIndexOf(')') + 2).trim().split(" ");
-        return Integer.parseInt(f[16]);
+        String[] f = ProcStat.fieldsAfterName(stat);
+        if (f == null || f.length < 17) {
+            throw new IOException("unreadable stat of thread " + tid + ": " + stat);
+        }
+        return Integer.parseInt(f[16]); // field 19 of proc(5), the nice value
     }
 
     /** Kernel ids of this process's threads whose name ({@code comm}, at most 15 characters) starts with {@code prefix}. */
