@@ -81,6 +81,12 @@ final class BenchFeatures {
                         + "JIT compiler threads, 0 = equal priorities (default: ${DEFAULT-VALUE}).")
         int backgroundNice;
 
+        @Option(names = "--broker-nice", defaultValue = "" + FeatureWorkerOptions.DEFAULT_BACKGROUND_NICE, paramLabel = "N",
+                description = "Nice value of the embedded broker's threads in (b), 0 = the bench's own priority. The broker "
+                        + "stands in for a cluster on other machines; lowered, it takes the cores the forward pass leaves "
+                        + "idle, as the worker's Kafka side does; its CPU is still counted (default: ${DEFAULT-VALUE}).")
+        int brokerNice;
+
         @Option(names = "--pipeline-workers", defaultValue = "1", paramLabel = "W",
                 description = "Feature workers in (b), one group sharing an images topic of W partitions, each with its own "
                         + "base copy and threads/W OpenMP threads (as W worker processes with --omp-threads); (a) is then also "
@@ -135,7 +141,7 @@ final class BenchFeatures {
                         modelCache != null ? modelCache : BaseNetworks.defaultCacheDir(),
                         new TorchPeer(python, torchScript), executor, !noDl4j, rss, profile, autoSeconds, workerWarmUp,
                         !noDecodeAhead, !noPipelineWarmUp, Durations.parse(commitInterval),
-                        pipelineWorkers, repeats, backgroundNice);
+                        pipelineWorkers, repeats, backgroundNice, brokerNice);
             } catch (IllegalArgumentException e) {
                 throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
             }

@@ -6,6 +6,7 @@ import dev.graft.common.base.BaseSpec;
 import dev.graft.common.json.Json;
 import dev.graft.common.kafka.EmbeddedKafkaBroker;
 import dev.graft.common.kafka.KafkaSettings;
+import dev.graft.common.os.ThreadNice;
 import dev.graft.common.progress.Progress;
 import dev.graft.featureworker.FeatureWorkerOptions;
 import java.awt.image.BufferedImage;
@@ -50,20 +51,22 @@ public final class FeatureBench {
      * point sampling VmRSS after every batch; {@code pipelineWarmUp}: before the timed bursts, untimed ones through
      * the same workers ({@link PipelineRig}), so (b) is a warm JVM's throughput as (a) is (the first pass through Kafka's,
      * the broker's and Arrow's code spent up to 70% of a core in the JIT compiler threads here); {@code repeats}: (a)
-     * and (b) are each timed this many times, interleaved (a b a b …), and each counts with its median (single runs of
-     * the bare base here swung up to 90% between two runs of one point).
+     * and (b) are each timed this many times, interleaved with the order alternating (a b, b a, a b …), and each counts with its median (single runs of
+     * the bare base here swung up to 90% between two runs of one point); {@code brokerNice}: nice value of the
+     * embedded broker's threads ({@link #startBroker}).
      */
     public record Settings(String baseSpec, String cut, List<Integer> resolutions, List<Integer> batches, int images,
                            int warmup, int threads, boolean pipeline, boolean torch, Path modelCache, TorchPeer peer,
                            String executor, boolean compareDl4j, boolean rss, boolean profile, double autoSeconds,
                            boolean workerWarmUp, boolean decodeAhead, boolean pipelineWarmUp,
-                           java.time.Duration commitInterval, int pipelineWorkers, int repeats, int backgroundNice) {
+                           java.time.Duration commitInterval, int pipelineWorkers, int repeats, int backgroundNice,
+                           int brokerNice) {
         public Settings(String baseSpec, String cut, List<Integer> resolutions, List<Integer> batches, int images,
                         int warmup, int threads, boolean pipeline, boolean torch, Path modelCache, TorchPeer peer) {
             this(baseSpec, cut, resolutions, batches, images, warmup, threads, pipeline, torch, modelCache, peer,
                     "folded", false, false, false, DEFAULT_AUTO_SECONDS, false, true, true,
                     FeatureWorkerOptions.DEFAULT_COMMIT_INTERVAL, 1, DEFAULT_REPEATS,
-                    FeatureWorkerOptions.DEFAULT_BACKGROUND_NICE);
+                    FeatureWorkerOptions.DEFAULT_BACKGROUND_NICE, FeatureWorkerOptions.DEFAULT_BACKGROUND_NICE);
         }
 
         public Settings {
@@ -73,6 +76,9 @@ public final class FeatureBench {
             if (resolutions.isEmpty() || batches.isEmpty()) throw new IllegalArgumentException("empty grid");
             FeatureWorkerOptions.requireCommitInterval(commitInterval);
             FeatureWorkerOptions.requireBackgroundNice(backgroundNice);
+            if (brokerNice < 0 || brokerNice > ThreadNice.MAX) {
+                throw new IllegalArgumentException("broker nice must be in 0.." + ThreadNice.MAX + ", got " + brokerNice);
+            }
             if (pipelineWorkers < 1 || pipelineWorkers > threads) {
                 throw new IllegalArgumentException("pipeline workers must be in 1.." + threads + " (the threads), got "
                         + pipelineWorkers);
@@ -102,10 +108,23 @@ public final class FeatureBench {
                       Double pipelineImgS, Double pipelineCpuMsPerImg, Double pipelineFirstCommitS, Double pipelineSteadyImgS, Double torchImgS, Double torchCpuMsPerImg,
                       Long vmRssMb, Long vmHwmMb, String executor, Double dl4jImgS, Double dl4jCpuMsPerImg,
                       Double pipelineColdImgS, List<Double> bareRuns, List<Double> pipelineRuns,
-                      Double pipelineJoinS) {
+                      Double pipelineJoinS, List<Double> bareSteal, List<Double> pipelineSteal) {
         public Run {
             bareRuns = bareRuns == null ? List.of() : List.copyOf(bareRuns);
             pipelineRuns = pipelineRuns == null ? List.of() : List.copyOf(pipelineRuns);
+            bareSteal = bareSteal == null ? List.of() : java.util.Collections.unmodifiableList(new ArrayList<>(bareSteal));
+            pipelineSteal = pipelineSteal == null ? List.of()
+                    : java.util.Collections.unmodifiableList(new ArrayList<>(pipelineSteal));
+        }
+
+        public Run(int resolution, int batch, int images, Double bareImgS, Double bareCpuMsPerImg,
+                   Double pipelineImgS, Double pipelineCpuMsPerImg, Double pipelineFirstCommitS, Double pipelineSteadyImgS,
+                   Double torchImgS, Double torchCpuMsPerImg, Long vmRssMb, Long vmHwmMb, String executor,
+                   Double dl4jImgS, Double dl4jCpuMsPerImg, Double pipelineColdImgS, List<Double> bareRuns,
+                   List<Double> pipelineRuns, Double pipelineJoinS) {
+            this(resolution, batch, images, bareImgS, bareCpuMsPerImg, pipelineImgS, pipelineCpuMsPerImg,
+                    pipelineFirstCommitS, pipelineSteadyImgS, torchImgS, torchCpuMsPerImg, vmRssMb, vmHwmMb, executor,
+                    dl4jImgS, dl4jCpuMsPerImg, pipelineColdImgS, bareRuns, pipelineRuns, pipelineJoinS, null, null);
         }
 
         public Run(int resolution, int batch, int images, Double bareImgS, Double bareCpuMsPerImg,
@@ -113,7 +132,7 @@ public final class FeatureBench {
                    Double torchImgS, Double torchCpuMsPerImg, Long vmRssMb, Long vmHwmMb) {
             this(resolution, batch, images, bareImgS, bareCpuMsPerImg, pipelineImgS, pipelineCpuMsPerImg,
                     pipelineFirstCommitS, pipelineSteadyImgS, torchImgS, torchCpuMsPerImg, vmRssMb, vmHwmMb, null, null,
-                    null, null, null, null, null);
+                    null, null, null, null, null, null, null);
         }
 
         /** Bare executor over the bare DL4J graph, when both were measured. */
@@ -198,12 +217,12 @@ public final class FeatureBench {
         Progress grid = Progress.bar(System.err, "bench grid", (long) s.resolutions().size() * s.batches().size(), "points");
         try {
             if (s.pipeline()) {
-                broker = EmbeddedKafkaBroker.builder().build().start();
+                broker = startBroker(s.brokerNice(), notes);
                 long c0 = System.nanoTime();
                 createInternalTopics(KafkaSettings.of(broker.bootstrapServers()));
-                out.printf("embedded Kafka at %s (started in %.1f s, internal topics in %.1f s, not timed)%n",
+                out.printf("embedded Kafka at %s (started in %.1f s, internal topics in %.1f s, not timed)%s%n",
                         broker.bootstrapServers(), broker.startDuration().toMillis() / 1000.0,
-                        (System.nanoTime() - c0) / 1e9);
+                        (System.nanoTime() - c0) / 1e9, brokerNiceShown());
             }
             for (int res : s.resolutions()) {
                 try (BaseNetwork base = BaseNetworks.load(src, s.cut(), res, s.executor());
@@ -247,7 +266,43 @@ public final class FeatureBench {
         return new Result(baseId, s.cut(), s.threads(), runs, notes, torchVersion, rssRuns);
     }
 
-    /** Warm-up passes end when the JIT compiled for less than this share of a pass's wall time. */
+    /**
+     * Starts the embedded broker from a thread lowered to {@code nice}, so its threads, which inherit it, run at that
+     * priority. The broker stands in for a Kafka cluster, which a deployment runs on other machines; on the bench's
+     * cores it then takes what the forward pass leaves idle, as the worker's own Kafka side does
+     * ({@code --background-nice}), and its CPU is still counted in (b)'s CPU per image. 0 leaves its priority alone.
+     */
+    private EmbeddedKafkaBroker startBroker(int nice, List<String> notes) throws InterruptedException {
+        boolean lower = nice > 0 && ThreadNice.supported();
+        if (nice > 0 && !lower) notes.add("broker nice " + nice + " not applied: no per-thread nice values here");
+        return onFreshThread("bench-broker-start", () -> {
+            try {
+                if (lower) ThreadNice.lowerCurrentThread(nice);
+            } catch (IOException e) {
+                throw new UncheckedIOException("could not lower the broker's priority", e);
+            }
+            return EmbeddedKafkaBroker.builder().build().start();
+        });
+    }
+
+    /** ", request handlers at nice N" as read back from the broker's threads, or "" where that cannot be read. */
+    private static String brokerNiceShown() {
+        if (!ThreadNice.supported()) return "";
+        try {
+            List<Integer> tids = ThreadNice.threadsNamed(BROKER_REQUEST_THREADS);
+            if (tids.isEmpty()) return "";
+            int min = Integer.MAX_VALUE;
+            for (int tid : tids) min = Math.min(min, ThreadNice.niceOf(tid));
+            return ", request handlers at nice " + min;
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    /** The broker's request handler and network threads ("data-plane-kafka-…", cut to 15 characters by Linux). */
+    static final String BROKER_REQUEST_THREADS = "data-plane-kafk";
+
+    /** Warm-up passes end when the JIT compiler threads used at most this share of a core over a pass. */
     static final double JIT_QUIET_SHARE = 0.05;
     static final int MAX_WARM_UP_PASSES = 5;
 
@@ -259,22 +314,19 @@ public final class FeatureBench {
      */
     private double warmUpPipeline(PipelineRig rig, int res, int batch, int n, List<String> notes)
             throws InterruptedException {
-        java.lang.management.CompilationMXBean jit = java.lang.management.ManagementFactory.getCompilationMXBean();
-        boolean canTell = jit != null && jit.isCompilationTimeMonitoringSupported();
         double cold = -1;
         for (int pass = 1; pass <= MAX_WARM_UP_PASSES; pass++) {
-            long jit0 = canTell ? jit.getTotalCompilationTime() : 0;
             long t0 = System.nanoTime();
-            double imgS = burst(rig, res, n).imgS();
+            PipelineRig.Burst b = burst(rig, res, n);
             long wallMs = (System.nanoTime() - t0) / 1_000_000;
-            long jitMs = canTell ? jit.getTotalCompilationTime() - jit0 : -1;
-            if (cold < 0) cold = imgS;
+            long jitMs = Math.round(b.jitCpuMs());
+            if (cold < 0) cold = b.imgS();
             out.printf(Locale.ROOT, "%dpx batch %d: pipeline warm-up pass %d, %.1f img/s, JIT %s (not counted)%n", res,
-                    batch, pass, imgS, canTell ? jitMs + " ms in " + wallMs + " ms" : "not measurable");
-            if (!canTell || jitQuiet(jitMs, wallMs)) break;
+                    batch, pass, b.imgS(), jitMs >= 0 ? jitMs + " CPU-ms in " + wallMs + " ms" : "not measurable");
+            if (jitMs < 0 || jitQuiet(jitMs, wallMs)) break;
             if (pass == MAX_WARM_UP_PASSES) {
-                notes.add(String.format(Locale.ROOT, "%dpx batch %d: the JIT still compiled %d ms in the last of %d warm-up "
-                        + "passes (%d ms)", res, batch, jitMs, pass, wallMs));
+                notes.add(String.format(Locale.ROOT, "%dpx batch %d: the JIT still used %d CPU-ms in the last of %d "
+                        + "warm-up passes (%d ms)", res, batch, jitMs, pass, wallMs));
             }
         }
         return cold;
@@ -307,7 +359,8 @@ public final class FeatureBench {
 
     /**
      * One grid point of {@code n} images: the profile if asked, the DL4J graph if compared, (b)'s warm-up passes,
-     * then {@code repeats} rounds of (a) and (b) interleaved, each counted with its median, then (c).
+     * then {@code repeats} rounds of (a) and (b) in alternating order ({@link #bareFirst}), each counted with its
+     * median and each run's steal share kept, then (c).
      */
     private Run measurePoint(List<BaseNetwork> bases, BaseNetwork dl4j, EmbeddedKafkaBroker broker, boolean torchOk,
                              int res, int batch, int n, List<String> notes) throws InterruptedException {
@@ -328,6 +381,8 @@ public final class FeatureBench {
         Double join = null;
         List<double[]> bares = new ArrayList<>();
         List<PipelineRig.Burst> pipes = new ArrayList<>();
+        List<Double> bareSteal = new ArrayList<>();
+        List<Double> pipeSteal = new ArrayList<>();
         try (PipelineRig rig = broker == null ? null : rig(broker, bases, res, batch)) {
             if (rig != null) {
                 join = rig.joinSeconds();
@@ -336,22 +391,28 @@ public final class FeatureBench {
                 if (s.pipelineWarmUp()) cold = warmUpPipeline(rig, res, batch, n, notes);
             }
             for (int i = 1; i <= s.repeats(); i++) {
-                settle(notes, res, batch, "bare", i);
-                bares.add(bareBest(bases, res, batch, n, notes));
+                boolean bareFirst = rig == null || bareFirst(i);
+                if (bareFirst) bareSteal.add(timedBare(bases, res, batch, n, notes, i, bares));
                 if (rig != null) {
                     settle(notes, res, batch, "pipeline", i);
+                    HostCpu h0 = HostCpu.now();
                     PipelineRig.Burst b = burst(rig, res, n);
+                    pipeSteal.add(HostCpu.stealShare(h0, HostCpu.now()));
                     b.described().forEach(out::println);
                     pipes.add(b);
                 }
-                out.printf(Locale.ROOT, "%dpx batch %d round %d/%d: a %.1f img/s%s%n", res, batch, i, s.repeats(),
-                        bares.get(i - 1)[0], rig == null ? "" : String.format(Locale.ROOT, ", b %.1f img/s",
-                                pipes.get(i - 1).imgS()));
+                if (!bareFirst) bareSteal.add(timedBare(bases, res, batch, n, notes, i, bares));
+                out.printf(Locale.ROOT, "%dpx batch %d round %d/%d: a %.1f img/s%s%s%n", res, batch, i, s.repeats(),
+                        bares.get(i - 1)[0], stolen(bareSteal.get(i - 1)), rig == null ? ""
+                                : String.format(Locale.ROOT, ", b %.1f img/s%s (%s first)", pipes.get(i - 1).imgS(),
+                                        stolen(pipeSteal.get(i - 1)), bareFirst ? "a" : "b"));
             }
         }
         List<Double> bareRates = bares.stream().map(b -> b[0]).toList();
         double[] bare = bares.get(medianIndex(bareRates));
         noteSpread(notes, res, batch, "bare", bareRates);
+        noteSteal(notes, res, batch, "bare", bareSteal);
+        noteSteal(notes, res, batch, "pipeline", pipeSteal);
         List<Double> pipeRates = pipes.stream().map(PipelineRig.Burst::imgS).toList();
         PipelineRig.Burst pipe = pipes.isEmpty() ? null : pipes.get(medianIndex(pipeRates));
         if (pipe != null) {
@@ -375,7 +436,43 @@ public final class FeatureBench {
                 pipe == null || pipe.steadyImgS() <= 0 ? null : pipe.steadyImgS(), torch, torchCpu,
                 mem[0] < 0 ? null : mem[0], mem[1] < 0 ? null : mem[1], base.executor(),
                 viaDl4j == null ? null : viaDl4j[0], viaDl4j == null ? null : viaDl4j[1], cold, bareRates, pipeRates,
-                join);
+                join, bareSteal, pipeSteal);
+    }
+
+    /**
+     * Whether round {@code round} (from 1) times (a) before (b): odd rounds do, even rounds the other way round, so
+     * a machine that speeds up or slows down over a round favours neither side of the paired ratio.
+     */
+    static boolean bareFirst(int round) {
+        return round % 2 == 1;
+    }
+
+    /** One settled, timed (a) of round {@code round}, added to {@code bares}; returns its steal share (or null). */
+    private Double timedBare(List<BaseNetwork> bases, int res, int batch, int n, List<String> notes, int round,
+                             List<double[]> bares) throws InterruptedException {
+        settle(notes, res, batch, "bare", round);
+        HostCpu h0 = HostCpu.now();
+        bares.add(bareBest(bases, res, batch, n, notes));
+        return HostCpu.stealShare(h0, HostCpu.now());
+    }
+
+    /** A run that lost more than this share of the machine's CPU time to steal is noted. */
+    static final double NOTED_STEAL = 0.05;
+
+    private static String stolen(Double share) {
+        return share == null || share < 0.005 ? "" : String.format(Locale.ROOT, " (steal %.0f%%)", 100 * share);
+    }
+
+    private static void noteSteal(List<String> notes, int res, int batch, String what, List<Double> shares) {
+        List<String> high = new ArrayList<>();
+        for (Double x : shares) {
+            if (x != null && x > NOTED_STEAL) high.add(String.format(Locale.ROOT, "%.0f%%", 100 * x));
+        }
+        if (!high.isEmpty()) {
+            notes.add(String.format(Locale.ROOT, "%dpx batch %d: %d of %d %s runs lost over %.0f%% of the machine's "
+                    + "CPU to the hypervisor (steal %s)", res, batch, high.size(), shares.size(), what,
+                    100 * NOTED_STEAL, String.join(", ", high)));
+        }
     }
 
     /** A process using less than this share of one core over {@link #SETTLE_WINDOW_MS} counts as quiet. */
@@ -680,13 +777,19 @@ public final class FeatureBench {
         return num == null || den == null || den == 0 ? null : num / den;
     }
 
-    static final String HEADER = String.format(Locale.ROOT, "%-10s %5s %12s %15s %12s %8s %8s %12s %8s",
-            "resolution", "batch", "bare img/s", "pipeline img/s", "torch img/s", "a/c", "b/a", "dl4j img/s", "a/dl4j");
+    /**
+     * b/a is the ratio of the medians; "b/a pair" the median of the rounds' own ratios (a round's (a) and (b) ran
+     * back to back, so a phase in which the machine is slower, such as hypervisor steal, hits both).
+     */
+    static final String HEADER = String.format(Locale.ROOT, "%-10s %5s %12s %15s %12s %8s %8s %9s %12s %8s",
+            "resolution", "batch", "bare img/s", "pipeline img/s", "torch img/s", "a/c", "b/a", "b/a pair", "dl4j img/s",
+            "a/dl4j");
 
     static String tableRow(Run r) {
-        return String.format(Locale.ROOT, "%-10d %5d %12s %15s %12s %8s %8s %12s %8s", r.resolution(), r.batch(),
+        return String.format(Locale.ROOT, "%-10d %5d %12s %15s %12s %8s %8s %9s %12s %8s", r.resolution(), r.batch(),
                 fmt(r.bareImgS(), 1), fmt(r.pipelineImgS(), 1), fmt(r.torchImgS(), 1), fmt(r.bareOverTorch(), 3),
-                fmt(r.pipelineOverBare(), 2), fmt(r.dl4jImgS(), 1), fmt(r.foldedOverDl4j(), 2));
+                fmt(r.pipelineOverBare(), 2), fmt(r.pairedPipelineOverBare(), 2), fmt(r.dl4jImgS(), 1),
+                fmt(r.foldedOverDl4j(), 2));
     }
 
     static String table(List<Run> runs) {
@@ -721,6 +824,8 @@ public final class FeatureBench {
             m.put("pipeline_join_s", x.pipelineJoinS());
             m.put("bare_img_s_repeats", x.bareRuns());
             m.put("pipeline_img_s_repeats", x.pipelineRuns());
+            m.put("bare_steal_repeats", x.bareSteal());
+            m.put("pipeline_steal_repeats", x.pipelineSteal());
             m.put("vm_rss_mb", x.vmRssMb());
             m.put("vm_hwm_mb", x.vmHwmMb());
             m.put("executor", x.executor());
@@ -751,6 +856,7 @@ public final class FeatureBench {
         root.put("decode_ahead", s.decodeAhead());
         root.put("commit_interval_ms", s.commitInterval().toMillis());
         root.put("background_nice", s.backgroundNice());
+        root.put("broker_nice", s.brokerNice());
         root.put("pipeline_workers", s.pipelineWorkers());
         root.put("repeats", s.repeats());
         root.put("max_physical_bytes", System.getProperty("org.bytedeco.javacpp.maxphysicalbytes"));

@@ -38,10 +38,12 @@ final class PipelineRig implements AutoCloseable {
      * One timed burst. {@code imgS}: images per second from the publishing commit to the last committed feature
      * (b); {@code firstCommitS}: seconds from that commit to the first committed batch; {@code cpuMsPerImg}: process
      * CPU-ms per image over the burst (broker included); {@code steadyImgS}: images per second after the first
-     * committed batch (0 with one batch); {@code described}: the inference threads' time split and the CPU by thread
+     * committed batch (0 with one batch); {@code jitCpuMs}: CPU-ms of the JIT compiler threads over the burst (-1
+     * where threads' CPU cannot be read); {@code described}: the inference threads' time split and the CPU by thread
      * group, as printed.
      */
-    record Burst(double imgS, double firstCommitS, double cpuMsPerImg, double steadyImgS, List<String> described) {}
+    record Burst(double imgS, double firstCommitS, double cpuMsPerImg, double steadyImgS, double jitCpuMs,
+                 List<String> described) {}
 
     private final List<FeatureWorker> workers = new ArrayList<>();
     private final List<Thread> threads = new ArrayList<>();
@@ -164,7 +166,8 @@ final class PipelineRig implements AutoCloseable {
         }
         if (first < 0) first = end;
         double steady = n > batch && end > first ? (n - batch) / ((end - first) / 1e9) : 0;
-        return new Burst(n / sec, (first - t0) / 1e9, cpuMs, steady, described);
+        double jit = threads0.isEmpty() ? -1 : byThread.getOrDefault(ThreadCpu.JIT, 0.0);
+        return new Burst(n / sec, (first - t0) / 1e9, cpuMs, steady, jit, described);
     }
 
     /** Committed images of each worker, in start order. */

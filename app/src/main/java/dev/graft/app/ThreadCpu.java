@@ -83,6 +83,9 @@ final class ThreadCpu {
         return r;
     }
 
+    /** The group of the JVM's JIT compiler threads ("C1 CompilerThread0", "C2 CompilerThread1", ... cut to 15 characters). */
+    static final String JIT = "C CompilerThre";
+
     static String group(String name) {
         String g = name.replaceAll("[0-9]+", "").replaceAll("[-#_ ]+$", "");
         return g.isEmpty() ? name : g;

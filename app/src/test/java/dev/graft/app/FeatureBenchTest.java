@@ -44,7 +44,7 @@ class FeatureBenchTest {
         assertThat(table.lines().toList()).hasSize(3);
         assertThat(table.lines().findFirst().orElseThrow()).contains("bare img/s", "pipeline img/s", "torch img/s", "a/c", "b/a");
         assertThat(table).contains("0.050", "0.75");
-        assertThat(table.lines().toList().get(2)).matches("224\\s+8\\s+4\\.0\\s+-\\s+-\\s+-\\s+-\\s+-\\s+-");
+        assertThat(table.lines().toList().get(2)).matches("224\\s+8\\s+4\\.0\\s+-\\s+-\\s+-\\s+-\\s+-\\s+-\\s+-");
     }
 
     @Test
@@ -82,15 +82,15 @@ class FeatureBenchTest {
     @Test
     void pipelineWorkersMustFitTheThreadBudgetAndTheCommitIntervalTheWorkersLimit() {
         assertThatThrownBy(() -> new FeatureBench.Settings("b", "c", List.of(96), List.of(8), 8, 1, 2, false, false,
-                Path.of("."), null, "folded", false, false, false, 15, false, true, true, java.time.Duration.ZERO, 3, 3, 10))
+                Path.of("."), null, "folded", false, false, false, 15, false, true, true, java.time.Duration.ZERO, 3, 3, 10, 10))
                 .hasMessageContaining("pipeline workers must be in 1..2");
         assertThatThrownBy(() -> new FeatureBench.Settings("b", "c", List.of(96), List.of(8), 8, 1, 2, false, false,
-                Path.of("."), null, "folded", false, false, false, 15, false, true, true, java.time.Duration.ZERO, 0, 3, 10))
+                Path.of("."), null, "folded", false, false, false, 15, false, true, true, java.time.Duration.ZERO, 0, 3, 10, 10))
                 .hasMessageContaining("pipeline workers");
         assertThat(new FeatureBench.Settings("b", "c", List.of(96), List.of(8), 8, 1, 2, false, false, Path.of("."), null,
-                "folded", false, false, false, 15, false, true, true, java.time.Duration.ZERO, 2, 3, 10).pipelineWorkers()).isEqualTo(2);
+                "folded", false, false, false, 15, false, true, true, java.time.Duration.ZERO, 2, 3, 10, 10).pipelineWorkers()).isEqualTo(2);
         assertThatThrownBy(() -> new FeatureBench.Settings("b", "c", List.of(96), List.of(8), 8, 1, 2, false, false,
-                Path.of("."), null, "folded", false, false, false, 15, false, true, true, java.time.Duration.ofMinutes(1), 1, 3, 10))
+                Path.of("."), null, "folded", false, false, false, 15, false, true, true, java.time.Duration.ofMinutes(1), 1, 3, 10, 10))
                 .hasMessageContaining("commit interval must be in [0, 30s]");
     }
 
@@ -103,8 +103,11 @@ class FeatureBenchTest {
         assertThat(FeatureBench.medianIndex(List.of(3.0, 1.0, 4.0, 2.0))).as("the lower middle").isEqualTo(3);
         assertThatThrownBy(() -> FeatureBench.median(List.of())).hasMessageContaining("no values");
         assertThatThrownBy(() -> new FeatureBench.Settings("b", "c", List.of(96), List.of(8), 8, 1, 2, false, false,
-                Path.of("."), null, "folded", false, false, false, 15, false, true, true, java.time.Duration.ZERO, 1, 0, 10))
+                Path.of("."), null, "folded", false, false, false, 15, false, true, true, java.time.Duration.ZERO, 1, 0, 10, 10))
                 .hasMessageContaining("repeats must be in 1..15");
+        assertThatThrownBy(() -> new FeatureBench.Settings("b", "c", List.of(96), List.of(8), 8, 1, 2, false, false,
+                Path.of("."), null, "folded", false, false, false, 15, false, true, true, java.time.Duration.ZERO, 1, 3, 10, 20))
+                .hasMessageContaining("broker nice must be in 0..19, got 20");
     }
 
     @Test
@@ -122,6 +125,24 @@ class FeatureBenchTest {
         assertThat(run.get("pipeline_over_bare_paired").asDouble()).isCloseTo(0.925, org.assertj.core.data.Offset.offset(1e-9));
         assertThat(run.get("pipeline_over_bare").asDouble()).isEqualTo(0.95);
         assertThat(root.get("repeats").asInt()).isEqualTo(FeatureBench.DEFAULT_REPEATS);
+    }
+
+    @Test
+    void roundsAlternateWhichSideRunsFirstAndThePairedRatioAndStealAreShown() {
+        assertThat(FeatureBench.bareFirst(1)).isTrue();
+        assertThat(FeatureBench.bareFirst(2)).isFalse();
+        assertThat(FeatureBench.bareFirst(3)).isTrue();
+        java.util.List<Double> pipeSteal = new java.util.ArrayList<>(java.util.Arrays.asList(0.01, null, 0.12));
+        FeatureBench.Run r = new FeatureBench.Run(96, 16, 64, 200.0, 7.0, 190.0, 8.0, 0.5, 195.0, null, null, 900L,
+                1000L, "folded", null, null, 150.0, List.of(210.0, 200.0, 150.0), List.of(190.0, 185.0, 199.0), 0.4,
+                List.of(0.02, 0.0, 0.08), pipeSteal);
+        // b/a 190/200 = 0.95; paired: median of 0.905, 0.925, 1.327 = 0.925
+        assertThat(FeatureBench.tableRow(r)).matches("96\\s+16\\s+200\\.0\\s+190\\.0\\s+-\\s+-\\s+0\\.95\\s+0\\.93\\s+-\\s+-");
+        assertThat(FeatureBench.HEADER).contains("b/a pair");
+        JsonNode run = Json.fromBytes(FeatureBench.toJsonString(new FeatureBench.Result("id", "out_relu", 2, List.of(r),
+                List.of(), null), settings(null)).getBytes(StandardCharsets.UTF_8), JsonNode.class).get("runs").get(0);
+        assertThat(run.get("bare_steal_repeats").get(2).asDouble()).isEqualTo(0.08);
+        assertThat(run.get("pipeline_steal_repeats").get(1).isNull()).as("unknown steal stays null").isTrue();
     }
 
     @Test
@@ -187,7 +208,7 @@ class FeatureBenchTest {
         assertThatThrownBy(() -> BenchFeatures.Features.parseImages("lots")).hasMessageContaining("'lots'");
         assertThatThrownBy(() -> new FeatureBench.Settings("b", "c", List.of(96), List.of(8), 0, 1, 2, false, false,
                 Path.of("."), null, "folded", false, false, false, 0, true, true, true,
-                java.time.Duration.ZERO, 1, 3, 10)).hasMessageContaining("auto seconds");
+                java.time.Duration.ZERO, 1, 3, 10, 10)).hasMessageContaining("auto seconds");
     }
 
     @Test

@@ -37,6 +37,14 @@ class ThreadCpuTest {
     }
 
     @Test
+    void bothJitTiersAndAllTheirThreadsFallInOneGroup() {
+        // the kernel keeps 15 characters of "C2 CompilerThread0"
+        assertThat(ThreadCpu.group("C2 CompilerThre")).isEqualTo(ThreadCpu.JIT);
+        assertThat(ThreadCpu.group("C1 CompilerThre")).isEqualTo(ThreadCpu.JIT);
+        assertThat(ThreadCpu.group("GC Thread#1")).isNotEqualTo(ThreadCpu.JIT);
+    }
+
+    @Test
     void thisProcessHasThreadsWithCpuOnLinux() {
         Map<Integer, ThreadCpu.Sample> now = ThreadCpu.snapshot();
         if (System.getProperty("os.name").toLowerCase().contains("linux")) {
