@@ -51,9 +51,9 @@ public final class FeatureBench {
      * point sampling VmRSS after every batch; {@code pipelineWarmUp}: before the timed bursts, untimed ones through
      * the same workers ({@link PipelineRig}), so (b) is a warm JVM's throughput as (a) is (the first pass through Kafka's,
      * the broker's and Arrow's code spent up to 70% of a core in the JIT compiler threads here); {@code repeats}: (a)
-     * and (b) are each timed this many times, interleaved with the order alternating (a b, b a, a b …), and each counts with its median (single runs of
-     * the bare base here swung up to 90% between two runs of one point); {@code brokerNice}: nice value of the
-     * embedded broker's threads ({@link #startBroker}).
+     * and (b) are each timed this many times, in rounds of alternating order (a b, b a, a b …), and each counts
+     * with its median (single runs of the bare base here swung up to 90% between two runs of one point);
+     * {@code brokerNice}: nice value of the embedded broker's threads ({@link #startBroker}).
      */
     public record Settings(String baseSpec, String cut, List<Integer> resolutions, List<Integer> batches, int images,
                            int warmup, int threads, boolean pipeline, boolean torch, Path modelCache, TorchPeer peer,
@@ -304,7 +304,12 @@ public final class FeatureBench {
 
     /** Warm-up passes end when the JIT compiler threads used at most this share of a core over a pass. */
     static final double JIT_QUIET_SHARE = 0.05;
-    static final int MAX_WARM_UP_PASSES = 5;
+    /**
+     * At the first point of a fresh JVM, five passes (~50 s of pipeline) left the JIT using 7.9 CPU-ms per image
+     * in the timed runs at 96 px batch 1 (a fifth of the forward pass's); the next points' warm-ups ended after one to
+     * three passes, so a larger cap costs only at the first points.
+     */
+    static final int MAX_WARM_UP_PASSES = 10;
 
     /**
      * Untimed bursts through the rig until the JIT compilers are quiet ({@link #jitQuiet}) or
