@@ -305,9 +305,10 @@ public final class FeatureBench {
     /** Warm-up passes end when the JIT compiler threads used at most this share of a core over a pass. */
     static final double JIT_QUIET_SHARE = 0.05;
     /**
-     * At the first point of a fresh JVM, five passes (~50 s of pipeline) left the JIT using 7.9 CPU-ms per image
-     * in the timed runs at 96 px batch 1 (a fifth of the forward pass's); the next points' warm-ups ended after one to
-     * three passes, so a larger cap costs only at the first points.
+     * At the first point of a fresh JVM, five passes (~50 s of pipeline) left the JIT using 7.9 CPU-ms per image in
+     * the median timed run at 96 px batch 1 (the inference threads used 26.5); ten left 1.1-7.1. What it still
+     * compiles then is mostly the in-process broker's clock-driven KRaft code, which a worker's JVM does not hold.
+     * The next points' warm-ups ended after one to three passes, so the larger cap costs only at the first points.
      */
     static final int MAX_WARM_UP_PASSES = 10;
 
