@@ -102,7 +102,8 @@ public final class FeatureBench {
 
     /**
      * One grid point. Null speeds = not measured (skipped or failed). {@code bareImgS} and {@code pipelineImgS} are
-     * the medians of {@code bareRuns} and {@code pipelineRuns}, the CPU and start figures those of the median run.
+     * the medians of {@code bareRuns} and {@code pipelineRuns}, the CPU and start figures those of the median run;
+     * {@code bareSteal} and {@code pipelineSteal}: each run's hypervisor steal share ({@link HostCpu}; null unknown).
      */
     public record Run(int resolution, int batch, int images, Double bareImgS, Double bareCpuMsPerImg,
                       Double pipelineImgS, Double pipelineCpuMsPerImg, Double pipelineFirstCommitS, Double pipelineSteadyImgS, Double torchImgS, Double torchCpuMsPerImg,
@@ -115,16 +116,6 @@ public final class FeatureBench {
             bareSteal = bareSteal == null ? List.of() : java.util.Collections.unmodifiableList(new ArrayList<>(bareSteal));
             pipelineSteal = pipelineSteal == null ? List.of()
                     : java.util.Collections.unmodifiableList(new ArrayList<>(pipelineSteal));
-        }
-
-        public Run(int resolution, int batch, int images, Double bareImgS, Double bareCpuMsPerImg,
-                   Double pipelineImgS, Double pipelineCpuMsPerImg, Double pipelineFirstCommitS, Double pipelineSteadyImgS,
-                   Double torchImgS, Double torchCpuMsPerImg, Long vmRssMb, Long vmHwmMb, String executor,
-                   Double dl4jImgS, Double dl4jCpuMsPerImg, Double pipelineColdImgS, List<Double> bareRuns,
-                   List<Double> pipelineRuns, Double pipelineJoinS) {
-            this(resolution, batch, images, bareImgS, bareCpuMsPerImg, pipelineImgS, pipelineCpuMsPerImg,
-                    pipelineFirstCommitS, pipelineSteadyImgS, torchImgS, torchCpuMsPerImg, vmRssMb, vmHwmMb, executor,
-                    dl4jImgS, dl4jCpuMsPerImg, pipelineColdImgS, bareRuns, pipelineRuns, pipelineJoinS, null, null);
         }
 
         public Run(int resolution, int batch, int images, Double bareImgS, Double bareCpuMsPerImg,

@@ -50,7 +50,7 @@ class FeatureBenchTest {
     @Test
     void executorColumnShowsFoldedOverDl4jAndRssFlatnessAllowsNoise() {
         FeatureBench.Run r = new FeatureBench.Run(96, 16, 64, 120.0, 10.0, null, null, null, null, 150.0, 8.0, 900L,
-                1000L, "folded", 20.0, 60.0, null, null, null, null);
+                1000L, "folded", 20.0, 60.0, null, null, null, null, null, null);
         assertThat(r.foldedOverDl4j()).isEqualTo(6.0);
         assertThat(FeatureBench.tableRow(r)).contains("20.0", "6.00");
         assertThat(new FeatureBench.RssRun(224, 16, 10000, "folded", 30, 900, 1000, 1040, 1040).flat()).isTrue();
@@ -113,7 +113,7 @@ class FeatureBenchTest {
     @Test
     void jsonKeepsEveryRepeatAndTheWorkersJoinTimeApart() {
         FeatureBench.Run r = new FeatureBench.Run(96, 16, 64, 200.0, 7.0, 190.0, 8.0, 0.5, 195.0, null, null, 900L,
-                1000L, "folded", null, null, 150.0, List.of(210.0, 200.0, 150.0), List.of(190.0, 185.0, 199.0), 0.4);
+                1000L, "folded", null, null, 150.0, List.of(210.0, 200.0, 150.0), List.of(190.0, 185.0, 199.0), 0.4, null, null);
         FeatureBench.Result res = new FeatureBench.Result("id", "out_relu", 2, List.of(r), List.of(), null);
         JsonNode root = Json.fromBytes(FeatureBench.toJsonString(res, settings(null)).getBytes(StandardCharsets.UTF_8),
                 JsonNode.class);
