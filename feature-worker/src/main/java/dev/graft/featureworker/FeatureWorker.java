@@ -16,6 +16,7 @@ import dev.graft.featureworker.internal.BatchFeaturizer;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -28,6 +29,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
@@ -52,26 +54,29 @@ import org.slf4j.MDC;
  * {@code read_committed}, so every image's vector appears exactly once or not at all.
  *
  * <p>Threads: the poll thread ({@link #run()}) alone owns the consumer and the producer; the forward pass and
- * Arrow encoding run on one inference thread. At most one batch is in flight there while the next one is
- * assembled; when the next one is full, all assigned partitions are paused (poll() keeps being called, so the
- * group membership and rebalances go on) and resumed when the in-flight batch returns. With
- * {@link FeatureWorkerOptions#decodeAhead()} that full next batch is decoded at once on a decode thread, while
- * the in-flight one runs through the base (without it, the inference thread decodes before its forward pass).
- * A finished batch's records are sent on the poll thread, after the following batch has been handed to the
- * inference thread, so Kafka round trips overlap with inference. They go into the open transaction, which holds
+ * Arrow encoding run on one inference thread. At most {@link #MAX_IN_FLIGHT} batches are in flight there: one
+ * running and a full one queued behind it, so the next forward pass starts the moment the last one ends, without
+ * waiting for the poll thread (which runs at a lower priority) to hand it over. When the next batch is full too, all
+ * assigned partitions are paused (poll() keeps being called, so the group membership and rebalances go on) and
+ * resumed when the oldest in-flight batch returns. With {@link FeatureWorkerOptions#decodeAhead()} a batch queued
+ * behind a running one is decoded at once on a decode thread, while the running one goes through the base (without
+ * it, or when nothing runs, the inference thread decodes before its forward pass). A finished batch's records are
+ * sent on the poll thread while the next batch runs, so Kafka round trips overlap with inference. They go into the open transaction, which holds
  * every batch finished within {@link FeatureWorkerOptions#commitInterval()} and commits (sendOffsetsToTransaction
  * with the input offsets of all of them, then commit) when it has been open that long or nothing is in flight:
  * at a steady rate a transaction spans several batches, and when the input stops the last one commits at once.
- * Memory stays bounded: two batches of records plus two batches of pixels (sent records are the producer's).
+ * Memory stays bounded: three batches of records (two in flight, one assembled) plus two batches of pixels (sent
+ * records are the producer's).
  *
  * <p>Rebalances (cooperative-sticky): assembled records of a revoked partition are dropped (their new owner
  * starts from the committed offsets); an in-flight batch holding a revoked partition's records is finished, and
  * the open transaction committed, inside {@code onPartitionsRevoked}, before the revocation completes, so the
- * new owner sees its offsets. Lost partitions (this member was fenced out of the group): the in-flight batch is
- * discarded, the open transaction aborted and the remaining partitions rewound to their committed offsets.
+ * new owner sees its offsets (the batches before it are finished and sent too, in order). Lost partitions (this
+ * member was fenced out of the group): the in-flight batches are discarded, the open transaction aborted and the remaining partitions rewound to their committed offsets.
  *
  * <p>{@link #close()} may be called from any thread and stops the loop through {@code wakeup()}; the open
- * transaction (batches already sent) is committed, an in-flight batch is waited for (it is not committed) and the
+ * transaction (batches already sent) is committed, the running batch is waited for and a queued one dropped (neither
+ * is committed) and the
  * inference thread ends before {@link #run()} returns. Errors
  * are tiered: fencing, authorization, sequence and version errors (also when the producer wraps them) are fatal,
  * as are a failing abort and an error escaping the featurizer (it turns each bad image into a dead letter, so
@@ -83,6 +88,12 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
     private static final Duration POLL = Duration.ofMillis(100);
     /** Poll timeout while a batch is in flight and the next one still has room: how late a finished batch is seen. */
     private static final Duration POLL_IN_FLIGHT = Duration.ofMillis(10);
+    /**
+     * Batches on the inference thread at once: the running one and one queued behind it. With one, every forward
+     * pass waited for the poll thread to notice the last one's end and hand over the next: at batch 1 and 96 px
+     * the inference thread then idled 5% of the time when the poll thread ran at {@code SCHED_IDLE}.
+     */
+    static final int MAX_IN_FLIGHT = 2;
 
     private final FeatureWorkerOptions options;
     private final Supplier<Consumer<byte[], byte[]>> consumerFactory;
@@ -103,22 +114,24 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
     /** Records consumed but not yet handed to the inference thread, in arrival order. */
     private final List<ConsumerRecord<byte[], byte[]>> pending = new ArrayList<>();
     private long oldestPendingNanos;
-    /** The batch on the inference thread, or null. */
-    private InFlight inFlight;
+    /** The batches handed to the inference thread, oldest (running or done) first; at most {@link #MAX_IN_FLIGHT}. */
+    private final ArrayDeque<InFlight> inFlight = new ArrayDeque<>();
     private boolean paused;
     private boolean rewindNeeded;
     private Consumer<byte[], byte[]> consumer;
     private Producer<byte[], byte[]> producer;
     private ExecutorService inference;
-    /** Decodes the next full batch while the in-flight one runs; null without decode-ahead. */
+    /** Decodes a batch queued on the inference thread while the one before it runs; null without decode-ahead. */
     private ExecutorService decoding;
-    /** The next batch being decoded ahead (its records are still the head of {@link #pending}), or null. */
-    private DecodeAhead ahead;
     /** Batches sent in the open transaction, not yet committed; null when no transaction is open. */
     private OpenTransaction open;
 
-    /** A batch handed to the inference thread: its records and the records to send once it is done. */
-    private record InFlight(List<ConsumerRecord<byte[], byte[]>> batch, Future<Output> output, long startNanos) {
+    /**
+     * A batch handed to the inference thread: its records, its pixels being decoded on the decode thread (null when
+     * the inference thread decodes it) and the records to send once it is done.
+     */
+    private record InFlight(List<ConsumerRecord<byte[], byte[]>> batch, Future<BatchFeaturizer.Decoded> decoded,
+                            Future<Output> output, long startNanos) {
         boolean holdsAny(Collection<TopicPartition> partitions) {
             for (ConsumerRecord<byte[], byte[]> r : batch) {
                 if (partitions.contains(new TopicPartition(r.topic(), r.partition()))) return true;
@@ -126,9 +139,6 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
             return false;
         }
     }
-
-    /** The first records of {@link #pending}, already being decoded on the decode thread. */
-    private record DecodeAhead(List<ConsumerRecord<byte[], byte[]>> batch, Future<BatchFeaturizer.Decoded> decoded) {}
 
     /** The open transaction: begun when its first batch was sent, the next offsets of all its batches. */
     private static final class OpenTransaction {
@@ -401,32 +411,29 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
         }
     }
 
-    /** One iteration: finish a returned batch, start the next, pause or resume, poll. */
+    /** One iteration: finish returned batches, queue the next, pause or resume, poll. */
     private void step(FeatureBatchCodec codec) {
-        if (inFlight != null && paused) {
-            awaitQuietly(inFlight.output(), POLL); // nothing to fetch meanwhile: wait for the batch, not the poll
+        if (!inFlight.isEmpty() && paused) {
+            awaitQuietly(inFlight.peekFirst().output(), POLL); // nothing to fetch meanwhile: wait for the batch, not the poll
         }
-        if (inFlight != null && inFlight.output().isDone()) {
-            InFlight done = inFlight;
-            inFlight = null;
+        while (!inFlight.isEmpty() && inFlight.peekFirst().output().isDone()) {
+            InFlight done = inFlight.pollFirst();
             Output out = outputOf(done);
-            submitIfReady(codec); // the next batch infers while this one is sent
+            submitIfReady(codec); // queued behind the running batch before this one is sent
             send(done, out);
-        } else {
-            submitIfReady(codec);
         }
-        if (open != null && (inFlight == null || commitDue())) {
+        submitIfReady(codec);
+        if (open != null && (inFlight.isEmpty() || commitDue())) {
             commitOpen();
         }
-        boolean full = inFlight != null && pending.size() >= options.batchSize();
+        boolean full = inFlight.size() >= MAX_IN_FLIGHT && pending.size() >= options.batchSize();
         if (full) {
             consumer.pause(consumer.assignment()); // also newly assigned partitions
-            decodeAhead();
         } else if (paused) {
             resumeAll(consumer);
         }
         paused = full;
-        Duration timeout = paused ? Duration.ZERO : inFlight != null ? POLL_IN_FLIGHT : POLL;
+        Duration timeout = paused ? Duration.ZERO : !inFlight.isEmpty() ? POLL_IN_FLIGHT : POLL;
         ConsumerRecords<byte[], byte[]> polled = consumer.poll(timeout);
         if (rewindNeeded) {
             // Set by onPartitionsLost inside this poll: what it returned was fetched before the rewind and is read
@@ -441,18 +448,21 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
             }
             pending.add(r);
         }
-        if (inFlight == null) {
-            submitIfReady(codec);
-        }
+        submitIfReady(codec);
     }
 
-    /** Hands the next batch to the inference thread when none is in flight and it is full or has waited enough. */
+    /**
+     * Hands the next batch to the inference thread when it has room: a full batch, or (with nothing in flight) one
+     * that has waited {@link FeatureWorkerOptions#maxBatchWait()}. A batch queued behind a running one is decoded on
+     * the decode thread meanwhile; with nothing running, the inference thread decodes it at once itself.
+     */
     private void submitIfReady(FeatureBatchCodec codec) {
-        if (inFlight != null || pending.isEmpty() || !lifecycle.running()) {
+        if (inFlight.size() >= MAX_IN_FLIGHT || pending.isEmpty() || !lifecycle.running()) {
             return;
         }
         boolean full = pending.size() >= options.batchSize();
-        boolean waited = System.nanoTime() - oldestPendingNanos >= options.maxBatchWait().toNanos();
+        // a partial batch is not queued behind a running one: it may still fill up while that one runs
+        boolean waited = inFlight.isEmpty() && System.nanoTime() - oldestPendingNanos >= options.maxBatchWait().toNanos();
         if (!full && !waited) {
             return;
         }
@@ -460,43 +470,15 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
         List<ConsumerRecord<byte[], byte[]>> batch = new ArrayList<>(pending.subList(0, n));
         pending.subList(0, n).clear();
         oldestPendingNanos = System.nanoTime();
-        Future<BatchFeaturizer.Decoded> decoded = takeDecodedAhead(batch);
-        inFlight = new InFlight(batch, inference.submit(() -> featurize(batch, decoded, codec)), System.nanoTime());
+        Future<BatchFeaturizer.Decoded> decoded = decoding != null && !inFlight.isEmpty()
+                ? decoding.submit(() -> featurizer.decode(batch)) : null;
+        inFlight.addLast(new InFlight(batch, decoded, inference.submit(() -> featurize(batch, decoded, codec)),
+                System.nanoTime()));
     }
 
-    /** Starts decoding the next full batch on the decode thread (once per batch). */
-    private void decodeAhead() {
-        if (decoding == null || ahead != null || pending.size() < options.batchSize() || !lifecycle.running()) {
-            return;
-        }
-        List<ConsumerRecord<byte[], byte[]>> batch = new ArrayList<>(pending.subList(0, options.batchSize()));
-        ahead = new DecodeAhead(batch, decoding.submit(() -> featurizer.decode(batch)));
-    }
-
-    /**
-     * The decode-ahead result if it was started for exactly these records; null otherwise (a rebalance removed
-     * some of them: that decoding is dropped and the inference thread decodes the batch itself).
-     */
-    private Future<BatchFeaturizer.Decoded> takeDecodedAhead(List<ConsumerRecord<byte[], byte[]>> batch) {
-        DecodeAhead a = ahead;
-        ahead = null;
-        if (a == null) {
-            return null;
-        }
-        if (a.batch().equals(batch)) { // ConsumerRecord has identity equality: the same polled records
-            return a.decoded();
-        }
-        a.decoded().cancel(false);
-        return null;
-    }
-
-    /** Drops the records not handed to the inference thread, and their decoding ahead. */
+    /** Drops the records not handed to the inference thread. */
     private void clearPending() {
         pending.clear();
-        if (ahead != null) {
-            ahead.decoded().cancel(false);
-            ahead = null;
-        }
     }
 
     /** On the inference thread: decode (unless decoded ahead), forward pass, encode. Nothing here touches Kafka. */
@@ -590,19 +572,30 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
         }
     }
 
-    /** Waits for the in-flight batch (the inference thread must be idle before a rewind or close) and drops it. */
+    /**
+     * Drops the in-flight batches: those queued behind the running one are cancelled (they have not started: one
+     * inference thread takes them in order), and the inference thread is waited for, so it is idle before a rewind or
+     * close.
+     */
     private void discardInFlight() {
-        InFlight f = inFlight;
-        inFlight = null;
-        if (f == null) {
+        if (inFlight.isEmpty()) {
             return;
         }
+        inFlight.pollFirst(); // running or done: its output is dropped
+        for (InFlight queued : inFlight) {
+            queued.output().cancel(false);
+            if (queued.decoded() != null) {
+                queued.decoded().cancel(false);
+            }
+        }
+        inFlight.clear();
         try {
-            f.output().get(options.shutdownTimeout().toMillis(), TimeUnit.MILLISECONDS);
+            // runs after whatever the inference thread is running now, and after the cancelled batches (skipped)
+            inference.submit(() -> { }).get(options.shutdownTimeout().toMillis(), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
-            log.debug("discarded in-flight batch ended with {}", e.toString());
+        } catch (ExecutionException | java.util.concurrent.TimeoutException | RejectedExecutionException e) {
+            log.debug("waiting for the inference thread to drop its batch ended with {}", e.toString());
         }
     }
 
@@ -705,11 +698,12 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
         public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
             assignment = without(assignment, partitions);
             pending.removeIf(r -> partitions.contains(new TopicPartition(r.topic(), r.partition())));
-            if (inFlight != null && inFlight.holdsAny(partitions)) {
-                InFlight done = inFlight;
-                inFlight = null;
-                log.info("finishing the in-flight batch before {} is revoked", partitions);
-                send(done, outputOf(done));
+            if (inFlight.stream().anyMatch(f -> f.holdsAny(partitions))) {
+                log.info("finishing {} in-flight batch(es) before {} is revoked", inFlight.size(), partitions);
+                while (!inFlight.isEmpty()) {
+                    InFlight done = inFlight.pollFirst(); // in order: each partition's offsets only move forward
+                    send(done, outputOf(done));
+                }
             }
             if (open != null && open.holdsAny(partitions)) {
                 commitOpen();
@@ -729,7 +723,7 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
         public void onPartitionsLost(Collection<TopicPartition> partitions) {
             assignment = without(assignment, partitions);
             pending.removeIf(r -> partitions.contains(new TopicPartition(r.topic(), r.partition())));
-            boolean inFlightLost = inFlight != null && inFlight.holdsAny(partitions);
+            boolean inFlightLost = inFlight.stream().anyMatch(f -> f.holdsAny(partitions));
             if (inFlightLost || (open != null && open.holdsAny(partitions))) {
                 // The rewind goes back to the committed offsets of every partition still assigned, so nothing
                 // uncommitted may survive it: neither the in-flight batch nor the open transaction.

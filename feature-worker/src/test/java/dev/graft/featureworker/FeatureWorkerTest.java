@@ -228,6 +228,43 @@ class FeatureWorkerTest {
         assertThat(base.passes.get()).isEqualTo(2 * PER_PARTITION / BATCH);
     }
 
+    /**
+     * With one batch in flight, the next forward pass waited for the poll thread to hand it over; a poll thread held
+     * up elsewhere (a commit's round trips, or a core it does not get at its lower priority) idled the base.
+     */
+    @Test
+    void queuedBatchRunsWhileThePollThreadIsStuckInACommit() throws Exception {
+        LogConsumer consumer = new LogConsumer();
+        java.util.concurrent.CountDownLatch commitEntered = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch releaseCommit = new java.util.concurrent.CountDownLatch(1);
+        FailingProducer producer = new FailingProducer(consumer);
+        producer.beforeCommit = () -> {
+            commitEntered.countDown();
+            try {
+                releaseCommit.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        };
+        FakeBase base = new FakeBase(8).gated();
+        FeatureWorker worker = worker(consumer, producer, base); // commits every batch
+        CompletableFuture<Void> run = CompletableFuture.runAsync(worker);
+        waitFor(() -> !consumer.paused().isEmpty()); // the first batch held in the base, the next ones waiting
+        base.open();
+        assertThat(commitEntered.await(10, TimeUnit.SECONDS)).as("the first batch's commit began").isTrue();
+        // The poll thread stays in that commit. Before it, it sent the first batch, and the inference thread already
+        // held the second and the third: both run now.
+        assertThat(FeatureWorker.MAX_IN_FLIGHT).isEqualTo(2);
+        waitFor(() -> base.passes.get() == 3);
+        Thread.sleep(200);
+        assertThat(base.passes.get()).as("nothing more handed over while the poll thread is stuck").isEqualTo(3);
+        releaseCommit.countDown();
+        waitFor(() -> worker.featurizedCount() == 2L * PER_PARTITION);
+        worker.close();
+        run.get(10, TimeUnit.SECONDS);
+        assertThat(committedImageIds(producer)).hasSize(2 * PER_PARTITION).doesNotHaveDuplicates();
+    }
+
     @Test
     void slowBasePausesAllPartitionsAndKeepsPollingInsteadOfBufferingWithoutBound() throws Exception {
         LogConsumer consumer = new LogConsumer();
@@ -241,8 +278,8 @@ class FeatureWorkerTest {
         waitFor(() -> consumer.polls.get() > polls + 5);
         assertThat(consumer.paused()).as("every assigned partition paused").isEqualTo(consumer.assignment());
         long consumed = consumer.position(p0) + consumer.position(p1);
-        assertThat(consumed).as("one batch in flight plus at most one poll beyond a full next batch")
-                .isLessThanOrEqualTo(3L * BATCH - 1).isLessThan(2L * PER_PARTITION);
+        assertThat(consumed).as("the batches in flight plus at most one poll beyond a full next batch")
+                .isLessThanOrEqualTo((FeatureWorker.MAX_IN_FLIGHT + 2L) * BATCH - 1).isLessThan(2L * PER_PARTITION);
         base.open();
         waitFor(() -> worker.featurizedCount() == 2L * PER_PARTITION);
         assertThat(consumer.paused()).isEmpty();
@@ -466,6 +503,8 @@ class FeatureWorkerTest {
         /** Offsets committed by successful transactions (the mock consumer forgets those of unassigned partitions). */
         final Map<TopicPartition, Long> committedOffsets = new java.util.concurrent.ConcurrentHashMap<>();
         volatile RuntimeException failure;
+        /** Runs on the committing thread at the start of every commitTransaction (a test may block it there). */
+        volatile Runnable beforeCommit = () -> { };
 
         FailingProducer(LogConsumer consumer) {
             super(true, null, new ByteArraySerializer(), new ByteArraySerializer());
@@ -475,6 +514,7 @@ class FeatureWorkerTest {
 
         @Override
         public void commitTransaction() {
+            beforeCommit.run();
             if (commits.incrementAndGet() == failCommitNumber.get()) {
                 throw failure;
             }
