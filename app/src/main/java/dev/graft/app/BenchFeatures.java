@@ -76,9 +76,14 @@ final class BenchFeatures {
                         + "transaction per batch) (default: ${DEFAULT-VALUE}).")
         String commitInterval;
 
+        @Option(names = "--background-policy", defaultValue = "idle", paramLabel = "idle|nice",
+                description = "The pipeline worker's --background-policy: its poll, decode, Kafka client and JIT compiler "
+                        + "threads under SCHED_IDLE, or at --background-nice (default: ${DEFAULT-VALUE}).")
+        String backgroundPolicy;
+
         @Option(names = "--background-nice", defaultValue = "" + FeatureWorkerOptions.DEFAULT_BACKGROUND_NICE, paramLabel = "N",
-                description = "The pipeline worker's --background-nice: nice value of its poll, decode, Kafka client and "
-                        + "JIT compiler threads, 0 = equal priorities (default: ${DEFAULT-VALUE}).")
+                description = "The pipeline worker's --background-nice (with --background-policy nice): nice value of its "
+                        + "poll, decode, Kafka client and JIT compiler threads, 0 = equal priorities (default: ${DEFAULT-VALUE}).")
         int backgroundNice;
 
         @Option(names = "--broker-nice", defaultValue = "" + FeatureWorkerOptions.DEFAULT_BACKGROUND_NICE, paramLabel = "N",
@@ -141,7 +146,8 @@ final class BenchFeatures {
                         modelCache != null ? modelCache : BaseNetworks.defaultCacheDir(),
                         new TorchPeer(python, torchScript), executor, !noDl4j, rss, profile, autoSeconds, workerWarmUp,
                         !noDecodeAhead, !noPipelineWarmUp, Durations.parse(commitInterval),
-                        pipelineWorkers, repeats, backgroundNice, brokerNice);
+                        pipelineWorkers, repeats, backgroundNice, brokerNice,
+                        FeatureWorkerOptions.BackgroundPolicy.parse(backgroundPolicy));
             } catch (IllegalArgumentException e) {
                 throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
             }

@@ -53,20 +53,22 @@ public final class FeatureBench {
      * the broker's and Arrow's code spent up to 70% of a core in the JIT compiler threads here); {@code repeats}: (a)
      * and (b) are each timed this many times, in rounds of alternating order (a b, b a, a b …), and each counts
      * with its median (single runs of the bare base here swung up to 90% between two runs of one point);
-     * {@code brokerNice}: nice value of the embedded broker's threads ({@link #startBroker}).
+     * {@code brokerNice}: nice value of the embedded broker's threads ({@link #startBroker}); {@code backgroundNice}
+     * and {@code backgroundPolicy}: the pipeline workers' ({@link FeatureWorkerOptions#backgroundPolicy()}).
      */
     public record Settings(String baseSpec, String cut, List<Integer> resolutions, List<Integer> batches, int images,
                            int warmup, int threads, boolean pipeline, boolean torch, Path modelCache, TorchPeer peer,
                            String executor, boolean compareDl4j, boolean rss, boolean profile, double autoSeconds,
                            boolean workerWarmUp, boolean decodeAhead, boolean pipelineWarmUp,
                            java.time.Duration commitInterval, int pipelineWorkers, int repeats, int backgroundNice,
-                           int brokerNice) {
+                           int brokerNice, FeatureWorkerOptions.BackgroundPolicy backgroundPolicy) {
         public Settings(String baseSpec, String cut, List<Integer> resolutions, List<Integer> batches, int images,
                         int warmup, int threads, boolean pipeline, boolean torch, Path modelCache, TorchPeer peer) {
             this(baseSpec, cut, resolutions, batches, images, warmup, threads, pipeline, torch, modelCache, peer,
                     "folded", false, false, false, DEFAULT_AUTO_SECONDS, false, true, true,
                     FeatureWorkerOptions.DEFAULT_COMMIT_INTERVAL, 1, DEFAULT_REPEATS,
-                    FeatureWorkerOptions.DEFAULT_BACKGROUND_NICE, FeatureWorkerOptions.DEFAULT_BACKGROUND_NICE);
+                    FeatureWorkerOptions.DEFAULT_BACKGROUND_NICE, FeatureWorkerOptions.DEFAULT_BACKGROUND_NICE,
+                    FeatureWorkerOptions.DEFAULT_BACKGROUND_POLICY);
         }
 
         public Settings {
@@ -76,6 +78,7 @@ public final class FeatureBench {
             if (resolutions.isEmpty() || batches.isEmpty()) throw new IllegalArgumentException("empty grid");
             FeatureWorkerOptions.requireCommitInterval(commitInterval);
             FeatureWorkerOptions.requireBackgroundNice(backgroundNice);
+            java.util.Objects.requireNonNull(backgroundPolicy, "backgroundPolicy");
             if (brokerNice < 0 || brokerNice > ThreadNice.MAX) {
                 throw new IllegalArgumentException("broker nice must be in 0.." + ThreadNice.MAX + ", got " + brokerNice);
             }
@@ -345,7 +348,7 @@ public final class FeatureBench {
         int workers = bases.size();
         return new PipelineRig(KafkaSettings.of(broker.bootstrapServers()), bases, res, batch, o -> o.withWarmUp(s.workerWarmUp())
                 .withDecodeAhead(s.decodeAhead()).withCommitInterval(s.commitInterval())
-                .withBackgroundNice(s.backgroundNice())
+                .withBackgroundNice(s.backgroundNice()).withBackgroundPolicy(s.backgroundPolicy())
                 .withOmpThreads(workers > 1 ? threadsPerWorker() : 0));
     }
 
@@ -852,6 +855,7 @@ public final class FeatureBench {
         root.put("executor", s.executor());
         root.put("decode_ahead", s.decodeAhead());
         root.put("commit_interval_ms", s.commitInterval().toMillis());
+        root.put("background_policy", s.backgroundPolicy().wire());
         root.put("background_nice", s.backgroundNice());
         root.put("broker_nice", s.brokerNice());
         root.put("pipeline_workers", s.pipelineWorkers());

@@ -71,10 +71,16 @@ final class FeatureWorkerCommand implements Callable<Integer> {
                     + "On a small base several workers with one thread each beat one with all cores (README, Benchmarks).")
     int ompThreads;
 
+    @Option(names = "--background-policy", defaultValue = "idle", paramLabel = "idle|nice",
+            description = "How the worker's poll, decode, Kafka client and JIT compiler threads yield to the forward pass, "
+                    + "which keeps the process's priority, so the Kafka side runs in its gaps instead of stalling its "
+                    + "OpenMP team: idle = Linux SCHED_IDLE (they run only on cores nothing else wants; a woken forward-pass "
+                    + "thread takes its core back at once), nice = the nice value --background-nice (default: ${DEFAULT-VALUE}).")
+    String backgroundPolicy;
+
     @Option(names = "--background-nice", defaultValue = "" + FeatureWorkerOptions.DEFAULT_BACKGROUND_NICE, paramLabel = "N",
-            description = "Linux nice value (0-19) of the worker's poll, decode, Kafka client and JIT compiler threads; the forward "
-                    + "pass keeps the process's priority, so the Kafka side runs in its gaps instead of stalling its "
-                    + "OpenMP team. 0 leaves priorities alone (default: ${DEFAULT-VALUE}).")
+            description = "With --background-policy nice: Linux nice value (0-19) of those threads; 0 leaves priorities "
+                    + "alone (default: ${DEFAULT-VALUE}).")
     int backgroundNice;
 
     @Option(names = "--follow-bases", negatable = true, defaultValue = "true", fallbackValue = "true",
@@ -108,6 +114,12 @@ final class FeatureWorkerCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), "--background-nice: " + e.getMessage());
         }
+        FeatureWorkerOptions.BackgroundPolicy policy;
+        try {
+            policy = FeatureWorkerOptions.BackgroundPolicy.parse(backgroundPolicy);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "--background-policy: " + e.getMessage());
+        }
         java.time.Duration interval;
         try {
             interval = Durations.parse(commitInterval);
@@ -130,7 +142,7 @@ final class FeatureWorkerCommand implements Callable<Integer> {
                             workerId != null ? workerId : "fw-" + UUID.randomUUID().toString().substring(0, 8))
                     .withBatchSize(batchSize).withWarmUp(warmUp)
                     .withDecodeAhead(decodeAhead).withCommitInterval(interval).withOmpThreads(ompThreads)
-                    .withBackgroundNice(backgroundNice);
+                    .withBackgroundNice(backgroundNice).withBackgroundPolicy(policy);
             FeatureWorker worker = FeatureWorker.create(options, settings, network);
             if (server != null) {
                 GraftMetrics.bindFeatureWorker(server.registry(), worker, options.workerId());

@@ -82,15 +82,15 @@ class FeatureBenchTest {
     @Test
     void pipelineWorkersMustFitTheThreadBudgetAndTheCommitIntervalTheWorkersLimit() {
         assertThatThrownBy(() -> new FeatureBench.Settings("b", "c", List.of(96), List.of(8), 8, 1, 2, false, false,
-                Path.of("."), null, "folded", false, false, false, 15, false, true, true, java.time.Duration.ZERO, 3, 3, 10, 10))
+                Path.of("."), null, "folded", false, false, false, 15, false, true, true, java.time.Duration.ZERO, 3, 3, 10, 10, dev.graft.featureworker.FeatureWorkerOptions.BackgroundPolicy.IDLE))
                 .hasMessageContaining("pipeline workers must be in 1..2");
         assertThatThrownBy(() -> new FeatureBench.Settings("b", "c", List.of(96), List.of(8), 8, 1, 2, false, false,
-                Path.of("."), null, "folded", false, false, false, 15, false, true, true, java.time.Duration.ZERO, 0, 3, 10, 10))
+                Path.of("."), null, "folded", false, false, false, 15, false, true, true, java.time.Duration.ZERO, 0, 3, 10, 10, dev.graft.featureworker.FeatureWorkerOptions.BackgroundPolicy.IDLE))
                 .hasMessageContaining("pipeline workers");
         assertThat(new FeatureBench.Settings("b", "c", List.of(96), List.of(8), 8, 1, 2, false, false, Path.of("."), null,
-                "folded", false, false, false, 15, false, true, true, java.time.Duration.ZERO, 2, 3, 10, 10).pipelineWorkers()).isEqualTo(2);
+                "folded", false, false, false, 15, false, true, true, java.time.Duration.ZERO, 2, 3, 10, 10, dev.graft.featureworker.FeatureWorkerOptions.BackgroundPolicy.IDLE).pipelineWorkers()).isEqualTo(2);
         assertThatThrownBy(() -> new FeatureBench.Settings("b", "c", List.of(96), List.of(8), 8, 1, 2, false, false,
-                Path.of("."), null, "folded", false, false, false, 15, false, true, true, java.time.Duration.ofMinutes(1), 1, 3, 10, 10))
+                Path.of("."), null, "folded", false, false, false, 15, false, true, true, java.time.Duration.ofMinutes(1), 1, 3, 10, 10, dev.graft.featureworker.FeatureWorkerOptions.BackgroundPolicy.IDLE))
                 .hasMessageContaining("commit interval must be in [0, 30s]");
     }
 
@@ -103,10 +103,10 @@ class FeatureBenchTest {
         assertThat(FeatureBench.medianIndex(List.of(3.0, 1.0, 4.0, 2.0))).as("the lower middle").isEqualTo(3);
         assertThatThrownBy(() -> FeatureBench.median(List.of())).hasMessageContaining("no values");
         assertThatThrownBy(() -> new FeatureBench.Settings("b", "c", List.of(96), List.of(8), 8, 1, 2, false, false,
-                Path.of("."), null, "folded", false, false, false, 15, false, true, true, java.time.Duration.ZERO, 1, 0, 10, 10))
+                Path.of("."), null, "folded", false, false, false, 15, false, true, true, java.time.Duration.ZERO, 1, 0, 10, 10, dev.graft.featureworker.FeatureWorkerOptions.BackgroundPolicy.IDLE))
                 .hasMessageContaining("repeats must be in 1..15");
         assertThatThrownBy(() -> new FeatureBench.Settings("b", "c", List.of(96), List.of(8), 8, 1, 2, false, false,
-                Path.of("."), null, "folded", false, false, false, 15, false, true, true, java.time.Duration.ZERO, 1, 3, 10, 20))
+                Path.of("."), null, "folded", false, false, false, 15, false, true, true, java.time.Duration.ZERO, 1, 3, 10, 20, dev.graft.featureworker.FeatureWorkerOptions.BackgroundPolicy.IDLE))
                 .hasMessageContaining("broker nice must be in 0..19, got 20");
     }
 
@@ -208,7 +208,7 @@ class FeatureBenchTest {
         assertThatThrownBy(() -> BenchFeatures.Features.parseImages("lots")).hasMessageContaining("'lots'");
         assertThatThrownBy(() -> new FeatureBench.Settings("b", "c", List.of(96), List.of(8), 0, 1, 2, false, false,
                 Path.of("."), null, "folded", false, false, false, 0, true, true, true,
-                java.time.Duration.ZERO, 1, 3, 10, 10)).hasMessageContaining("auto seconds");
+                java.time.Duration.ZERO, 1, 3, 10, 10, dev.graft.featureworker.FeatureWorkerOptions.BackgroundPolicy.IDLE)).hasMessageContaining("auto seconds");
     }
 
     @Test

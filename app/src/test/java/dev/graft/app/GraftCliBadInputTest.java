@@ -124,5 +124,11 @@ class GraftCliBadInputTest {
             assertThat(r.code()).as(nice).isEqualTo(2);
             assertThat(r.err()).contains("--background-nice: background nice must be in 0..19 (0 = off), got " + nice);
         }
+        Run policy = run("feature-worker", "--background-policy", "lazy", "--bootstrap-servers", "localhost:1");
+        assertThat(policy.code()).isEqualTo(2);
+        assertThat(policy.err()).contains("--background-policy: background policy must be idle or nice, got 'lazy'");
+        Run bench = run("bench", "features", "--background-policy", "lazy");
+        assertThat(bench.code()).isEqualTo(2);
+        assertThat(bench.err()).contains("background policy must be idle or nice, got 'lazy'");
     }
 }

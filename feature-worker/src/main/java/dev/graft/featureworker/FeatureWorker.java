@@ -293,27 +293,43 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
     private static final List<String> JIT_THREAD_NAMES = List.of("C1 CompilerThre", "C2 CompilerThre");
 
     /**
-     * Lowers this (the poll) thread's priority to {@link FeatureWorkerOptions#backgroundNice()}; the decode thread
-     * and the Kafka clients' threads, started by it afterwards, inherit it. So do the JVM's JIT compiler threads
-     * running now: compiling is background work too (a worker's JIT goes quiet once warm, but with the broker in the
-     * same JVM, as in {@code graft demo} and {@code graft bench features}, it compiled broker code for minutes at
-     * 2.3-6.5 CPU-ms per image at batch 1). Where that is not possible (not Linux,
-     * setpriority refused) the worker runs on at equal priorities and says so once.
+     * Lowers this (the poll) thread's priority as {@link FeatureWorkerOptions#backgroundPolicy()} says:
+     * {@code SCHED_IDLE}, or the nice value {@link FeatureWorkerOptions#backgroundNice()}; the decode thread and the
+     * Kafka clients' threads, started by it afterwards, inherit it. So do the JVM's JIT compiler threads running now:
+     * compiling is background work too (a worker's JIT goes quiet once warm, but with the broker in the same JVM, as
+     * in {@code graft demo} and {@code graft bench features}, it compiled broker code for minutes at 2.3-6.5 CPU-ms per
+     * image at batch 1). Where that is not possible (not Linux, the call refused) the worker runs on at equal
+     * priorities and says so once.
      */
     private void lowerBackgroundPriority() {
-        if (options.backgroundNice() == 0) {
+        boolean idle = options.backgroundPolicy() == FeatureWorkerOptions.BackgroundPolicy.IDLE;
+        if (!idle && options.backgroundNice() == 0) {
             return;
         }
         try {
-            int now = ThreadNice.lowerCurrentThread(options.backgroundNice());
+            String now;
+            if (idle) {
+                ThreadNice.idleCurrentThread();
+                now = "SCHED_IDLE";
+            } else {
+                now = "nice " + ThreadNice.lowerCurrentThread(options.backgroundNice());
+            }
             int jit = 0;
             for (String name : JIT_THREAD_NAMES) {
                 for (int tid : ThreadNice.threadsNamed(name)) {
-                    ThreadNice.lower(tid, options.backgroundNice());
-                    jit++;
+                    try {
+                        if (idle) {
+                            ThreadNice.idle(tid);
+                        } else {
+                            ThreadNice.lower(tid, options.backgroundNice());
+                        }
+                        jit++;
+                    } catch (IOException e) {
+                        if (ThreadNice.alive(tid)) throw e; // else the JVM retired that compiler thread meanwhile
+                    }
                 }
             }
-            log.info("worker {}: poll, decode and Kafka client threads at nice {} ({} JIT compiler threads too), "
+            log.info("worker {}: poll, decode and Kafka client threads at {} ({} JIT compiler threads too), "
                     + "forward pass at the caller's priority", options.workerId(), now, jit);
         } catch (IOException | UnsupportedOperationException e) {
             log.warn("worker {}: cannot lower the priority of its background threads ({}); they compete with the forward pass",

@@ -30,18 +30,48 @@ import java.util.Objects;
  *                   default ({@code OMP_NUM_THREADS}). Several workers in one process (or several processes) with
  *                   one thread each beat one worker with all cores on a small base: at 96 px, batch 16, 2 cores, two
  *                   single-threaded extractors ran 242-301 img/s against 126-202 for one with 2 threads
- * @param backgroundNice the Linux nice value (0..19; 0 = leave priorities alone) of everything the worker runs
- *                       besides the forward pass: its poll thread (the thread that calls {@link FeatureWorker#run()},
- *                       whose priority stays lowered), the decode thread, the Kafka clients' threads and the
- *                       JVM's JIT compiler threads. The
- *                       inference thread and its OpenMP team keep the caller's priority, so on a machine that the
- *                       forward pass keeps busy, the Kafka side runs in the gaps instead of pre-empting one
- *                       OpenMP thread while its partners wait at the next barrier
+ * @param backgroundPolicy how everything the worker runs besides the forward pass yields to it: its poll thread (the
+ *                         thread that calls {@link FeatureWorker#run()}, which stays lowered), the decode thread, the
+ *                         Kafka clients' threads and the JVM's JIT compiler threads. The inference thread and its OpenMP
+ *                         team keep the caller's priority, so on a machine the forward pass keeps busy, the Kafka side
+ *                         runs in its gaps instead of pre-empting one OpenMP thread while its partners wait at the next
+ *                         barrier. See {@link BackgroundPolicy}
+ * @param backgroundNice the Linux nice value (0..19; 0 = leave priorities alone) of those threads under
+ *                       {@link BackgroundPolicy#NICE}
  */
 public record FeatureWorkerOptions(Topics topics, String groupId, String workerId, int batchSize,
                                    Duration maxBatchWait, Duration shutdownTimeout, Duration retryBackoff,
                                    boolean warmUp, boolean decodeAhead, Duration commitInterval, int ompThreads,
-                                   int backgroundNice) {
+                                   BackgroundPolicy backgroundPolicy, int backgroundNice) {
+
+    /** How the worker's background threads yield to its forward pass (Linux; elsewhere they run at equal priority). */
+    public enum BackgroundPolicy {
+        /**
+         * {@code SCHED_IDLE}: they run only on a core nothing else wants, and a forward-pass thread that wakes takes its
+         * core back at once. Under nice 10 a woken OpenMP thread could wait for the running background thread's
+         * time slice; at batch 1 and 224 px the forward pass took 32-33.5 ms per batch in the pipeline under nice
+         * 10 and 28.7-31 under SCHED_IDLE (README, Benchmarks). The price: on a machine kept busy by other
+         * processes too, the worker's Kafka side gets only what they leave.
+         */
+        IDLE,
+        /** The nice value {@link FeatureWorkerOptions#backgroundNice()} (10: about a tenth of a core's share against a busy forward pass). */
+        NICE;
+
+        /** The policy named {@code name} ("idle", "nice"; case ignored), or an error that lists them. */
+        public static BackgroundPolicy parse(String name) {
+            for (BackgroundPolicy p : values()) {
+                if (p.name().equalsIgnoreCase(name == null ? "" : name.trim())) return p;
+            }
+            throw new IllegalArgumentException("background policy must be idle or nice, got '" + name + "'");
+        }
+
+        /** The lower-case name used by the command line and in JSON. */
+        public String wire() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
+    public static final BackgroundPolicy DEFAULT_BACKGROUND_POLICY = BackgroundPolicy.IDLE;
 
     public static final Duration DEFAULT_COMMIT_INTERVAL = Duration.ofMillis(100);
     public static final Duration MAX_COMMIT_INTERVAL = Duration.ofSeconds(30);
@@ -66,6 +96,7 @@ public record FeatureWorkerOptions(Topics topics, String groupId, String workerI
         if (ompThreads < 0 || ompThreads > 1024) {
             throw new IllegalArgumentException("OpenMP threads must be in 0..1024 (0 = process default), got " + ompThreads);
         }
+        Objects.requireNonNull(backgroundPolicy, "backgroundPolicy");
         requireBackgroundNice(backgroundNice);
     }
 
@@ -73,43 +104,49 @@ public record FeatureWorkerOptions(Topics topics, String groupId, String workerI
     public FeatureWorkerOptions(Topics topics, String groupId, String workerId, int batchSize, Duration maxBatchWait,
                                 Duration shutdownTimeout, Duration retryBackoff) {
         this(topics, groupId, workerId, batchSize, maxBatchWait, shutdownTimeout, retryBackoff, false, true,
-                DEFAULT_COMMIT_INTERVAL, 0, DEFAULT_BACKGROUND_NICE);
+                DEFAULT_COMMIT_INTERVAL, 0, DEFAULT_BACKGROUND_POLICY, DEFAULT_BACKGROUND_NICE);
     }
 
     public static FeatureWorkerOptions defaults(Topics topics, String groupId, String workerId) {
         return new FeatureWorkerOptions(topics, groupId, workerId, 16, Duration.ofMillis(500),
                 Duration.ofSeconds(30), Duration.ofSeconds(1), false, true, DEFAULT_COMMIT_INTERVAL, 0,
-                DEFAULT_BACKGROUND_NICE);
+                DEFAULT_BACKGROUND_POLICY, DEFAULT_BACKGROUND_NICE);
     }
 
     public FeatureWorkerOptions withBatchSize(int n) {
         return new FeatureWorkerOptions(topics, groupId, workerId, n, maxBatchWait, shutdownTimeout, retryBackoff, warmUp,
-                decodeAhead, commitInterval, ompThreads, backgroundNice);
+                decodeAhead, commitInterval, ompThreads, backgroundPolicy, backgroundNice);
     }
 
     public FeatureWorkerOptions withWarmUp(boolean on) {
         return new FeatureWorkerOptions(topics, groupId, workerId, batchSize, maxBatchWait, shutdownTimeout, retryBackoff, on,
-                decodeAhead, commitInterval, ompThreads, backgroundNice);
+                decodeAhead, commitInterval, ompThreads, backgroundPolicy, backgroundNice);
     }
 
     public FeatureWorkerOptions withDecodeAhead(boolean on) {
         return new FeatureWorkerOptions(topics, groupId, workerId, batchSize, maxBatchWait, shutdownTimeout, retryBackoff,
-                warmUp, on, commitInterval, ompThreads, backgroundNice);
+                warmUp, on, commitInterval, ompThreads, backgroundPolicy, backgroundNice);
     }
 
     public FeatureWorkerOptions withCommitInterval(Duration d) {
         return new FeatureWorkerOptions(topics, groupId, workerId, batchSize, maxBatchWait, shutdownTimeout, retryBackoff,
-                warmUp, decodeAhead, d, ompThreads, backgroundNice);
+                warmUp, decodeAhead, d, ompThreads, backgroundPolicy, backgroundNice);
     }
 
     public FeatureWorkerOptions withOmpThreads(int n) {
         return new FeatureWorkerOptions(topics, groupId, workerId, batchSize, maxBatchWait, shutdownTimeout, retryBackoff,
-                warmUp, decodeAhead, commitInterval, n, backgroundNice);
+                warmUp, decodeAhead, commitInterval, n, backgroundPolicy, backgroundNice);
     }
 
+    /** Policy {@link BackgroundPolicy#NICE} with this nice value (0 leaves priorities alone). */
     public FeatureWorkerOptions withBackgroundNice(int nice) {
         return new FeatureWorkerOptions(topics, groupId, workerId, batchSize, maxBatchWait, shutdownTimeout, retryBackoff,
-                warmUp, decodeAhead, commitInterval, ompThreads, nice);
+                warmUp, decodeAhead, commitInterval, ompThreads, BackgroundPolicy.NICE, nice);
+    }
+
+    public FeatureWorkerOptions withBackgroundPolicy(BackgroundPolicy policy) {
+        return new FeatureWorkerOptions(topics, groupId, workerId, batchSize, maxBatchWait, shutdownTimeout, retryBackoff,
+                warmUp, decodeAhead, commitInterval, ompThreads, policy, backgroundNice);
     }
 
     /** Throws {@link IllegalArgumentException} unless {@code nice} is in 0..{@link #MAX_NICE}. */

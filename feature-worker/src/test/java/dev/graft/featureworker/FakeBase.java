@@ -25,6 +25,8 @@ final class FakeBase implements BaseNetwork {
     volatile long firstPassImages = -1;
     /** The nice value of the thread that ran the last forward pass (Linux; else stays MIN_VALUE). */
     volatile int passNice = Integer.MIN_VALUE;
+    /** The scheduling policy of that thread (Linux; else stays MIN_VALUE). */
+    volatile int passPolicy = Integer.MIN_VALUE;
 
     FakeBase(int inputSize) {
         this(inputSize, 1);
@@ -82,6 +84,7 @@ final class FakeBase implements BaseNetwork {
         int pass = passes.getAndIncrement();
         if (pass == 0) firstPassImages = rgb255.size(0);
         passNice = niceOfThisThread();
+        passPolicy = policyOfThisThread();
         entered.countDown();
         try {
             if (pass >= holdFrom) gate.await();
@@ -94,9 +97,22 @@ final class FakeBase implements BaseNetwork {
     }
 
     static int niceOfThisThread() {
+        return ofThisThread(dev.graft.common.os.ThreadNice::niceOf);
+    }
+
+    static int policyOfThisThread() {
+        return ofThisThread(dev.graft.common.os.ThreadNice::policyOf);
+    }
+
+    interface TidReader {
+        int read(int tid) throws java.io.IOException;
+    }
+
+    /** What {@code reader} says of the calling thread (Linux; else MIN_VALUE). */
+    private static int ofThisThread(TidReader reader) {
         if (!dev.graft.common.os.ThreadNice.supported()) return Integer.MIN_VALUE;
         try {
-            return dev.graft.common.os.ThreadNice.niceOf(dev.graft.common.os.ThreadNice.currentTid());
+            return reader.read(dev.graft.common.os.ThreadNice.currentTid());
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);
         }

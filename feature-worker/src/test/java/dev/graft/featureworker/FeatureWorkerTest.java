@@ -170,29 +170,73 @@ class FeatureWorkerTest {
         int caller = FakeBase.niceOfThisThread();
         int background = Math.min(FeatureWorkerOptions.MAX_NICE, caller + 4);
         org.junit.jupiter.api.Assumptions.assumeTrue(background > caller, "needs room below the caller's priority");
+        FakeBase base = new FakeBase(8);
+        FreshPollThreadRun r = runOnFreshPollThread(new FeatureWorkerOptions(TOPICS, "g", "w-0", BATCH,
+                Duration.ofMillis(50), Duration.ofSeconds(5), Duration.ofMillis(10)).withBackgroundNice(background),
+                base, FakeBase::niceOfThisThread);
+        assertThat(r.clientsThread()).as("poll thread, where the Kafka clients start").isEqualTo(background);
+        assertThat(base.passNice).as("the inference thread").isEqualTo(caller);
+        for (int nice : ofJitThreads(dev.graft.common.os.ThreadNice::niceOf)) {
+            assertThat(nice).as("JIT compiler thread").isGreaterThanOrEqualTo(background);
+        }
+    }
+
+    /** The default policy: SCHED_IDLE, which a woken OpenMP thread pre-empts at once (under nice 10 it could wait). */
+    @Test
+    void idlePolicyPutsTheKafkaSideUnderSchedIdleAndLeavesTheForwardPassAlone() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(dev.graft.common.os.ThreadNice.supported(), "Linux only");
+        int callerPolicy = FakeBase.policyOfThisThread();
+        org.junit.jupiter.api.Assumptions.assumeTrue(callerPolicy != dev.graft.common.os.ThreadNice.SCHED_IDLE);
+        FeatureWorkerOptions opts = new FeatureWorkerOptions(TOPICS, "g", "w-0", BATCH, Duration.ofMillis(50),
+                Duration.ofSeconds(5), Duration.ofMillis(10));
+        assertThat(opts.backgroundPolicy()).as("the default").isEqualTo(FeatureWorkerOptions.BackgroundPolicy.IDLE);
+        FakeBase base = new FakeBase(8);
+        FreshPollThreadRun r = runOnFreshPollThread(opts, base, FakeBase::policyOfThisThread);
+        assertThat(r.clientsThread()).as("poll thread, where the Kafka clients start")
+                .isEqualTo(dev.graft.common.os.ThreadNice.SCHED_IDLE);
+        assertThat(base.passPolicy).as("the inference thread").isEqualTo(callerPolicy);
+        assertThat(ofJitThreads(dev.graft.common.os.ThreadNice::policyOf)).as("JIT compiler threads")
+                .containsOnly(dev.graft.common.os.ThreadNice.SCHED_IDLE);
+    }
+
+    /** What a probe saw on the thread that made the Kafka clients (where their threads start). */
+    private record FreshPollThreadRun(int clientsThread) {}
+
+    /**
+     * Runs a worker on a fresh thread (its run() lowers that thread for good) until it committed every image once,
+     * and probes the thread that makes its Kafka clients.
+     */
+    private FreshPollThreadRun runOnFreshPollThread(FeatureWorkerOptions opts, FakeBase base,
+                                                    java.util.function.IntSupplier probe) throws Exception {
         LogConsumer consumer = new LogConsumer();
         FailingProducer producer = new FailingProducer(consumer);
-        FakeBase base = new FakeBase(8);
-        java.util.concurrent.atomic.AtomicInteger clientsNice = new java.util.concurrent.atomic.AtomicInteger(Integer.MIN_VALUE);
-        FeatureWorkerOptions opts = new FeatureWorkerOptions(TOPICS, "g", "w-0", BATCH, Duration.ofMillis(50),
-                Duration.ofSeconds(5), Duration.ofMillis(10)).withBackgroundNice(background);
+        java.util.concurrent.atomic.AtomicInteger seen = new java.util.concurrent.atomic.AtomicInteger(Integer.MIN_VALUE);
         FeatureWorker worker = new FeatureWorker(opts, () -> consumer, () -> {
-            clientsNice.set(FakeBase.niceOfThisThread()); // the clients are made (and start their threads) here
+            seen.set(probe.getAsInt());
             return producer;
         }, new BatchFeaturizer(base, new ImageDecoder()));
-        Thread poll = new Thread(worker, "nice-test-poll"); // a fresh thread, as the worker's run() lowers it for good
+        Thread poll = new Thread(worker, "priority-test-poll");
         poll.start();
         waitFor(() -> worker.featurizedCount() == 2L * PER_PARTITION);
         worker.close();
         poll.join(10_000);
-        assertThat(clientsNice.get()).as("poll thread, where the Kafka clients start").isEqualTo(background);
-        assertThat(base.passNice).as("the inference thread").isEqualTo(caller);
+        assertThat(committedImageIds(producer)).hasSize(2 * PER_PARTITION).doesNotHaveDuplicates();
+        return new FreshPollThreadRun(seen.get());
+    }
+
+    /** {@code reader}'s value for each JIT compiler thread still running (the JVM retires idle ones meanwhile). */
+    private static List<Integer> ofJitThreads(FakeBase.TidReader reader) throws java.io.IOException {
+        List<Integer> values = new java.util.ArrayList<>();
         for (String jit : List.of("C1 CompilerThre", "C2 CompilerThre")) {
             for (int tid : dev.graft.common.os.ThreadNice.threadsNamed(jit)) {
-                assertThat(dev.graft.common.os.ThreadNice.niceOf(tid)).as(jit).isGreaterThanOrEqualTo(background);
+                try {
+                    values.add(reader.read(tid));
+                } catch (java.io.IOException ended) {
+                    if (dev.graft.common.os.ThreadNice.alive(tid)) throw ended;
+                }
             }
         }
-        assertThat(committedImageIds(producer)).hasSize(2 * PER_PARTITION).doesNotHaveDuplicates();
+        return values;
     }
 
     @Test
@@ -201,7 +245,8 @@ class FeatureWorkerTest {
         FailingProducer producer = new FailingProducer(consumer);
         FakeBase base = new FakeBase(8).gated();
         FeatureWorkerOptions opts = new FeatureWorkerOptions(TOPICS, "g", "w-0", BATCH, Duration.ofMillis(50),
-                Duration.ofSeconds(5), Duration.ofMillis(10), true, true, Duration.ZERO, 0, 0);
+                Duration.ofSeconds(5), Duration.ofMillis(10), true, true, Duration.ZERO, 0,
+                FeatureWorkerOptions.BackgroundPolicy.NICE, 0);
         FeatureWorker worker = new FeatureWorker(opts, () -> consumer, () -> producer, new BatchFeaturizer(base, new ImageDecoder()));
         CompletableFuture<Void> run = CompletableFuture.runAsync(worker);
         assertThat(base.awaitForwardPass()).isTrue();

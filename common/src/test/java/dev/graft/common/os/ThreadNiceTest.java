@@ -61,6 +61,36 @@ class ThreadNiceTest {
     }
 
     @Test
+    void idlePolicyHoldsForTheCallingThreadAndThreadsItStartsAfterwardsOnly() throws Exception {
+        int mine = ThreadNice.policyOf(ThreadNice.currentTid());
+        assumeTrue(mine != ThreadNice.SCHED_IDLE, "this test's thread is under SCHED_IDLE already");
+        int[] seen = onFreshThread(() -> {
+            Thread early = new Thread(() -> sleepQuietly(2_000), "started-before");
+            early.start();
+            int earlyTid = tidOf(early);
+            ThreadNice.idleCurrentThread();
+            ThreadNice.idleCurrentThread(); // again: a no-op, not an error
+            int[] child = new int[1];
+            Thread late = new Thread(() -> {
+                try {
+                    child[0] = ThreadNice.policyOf(ThreadNice.currentTid());
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }, "started-after");
+            late.start();
+            late.join();
+            int before = ThreadNice.policyOf(earlyTid);
+            early.interrupt();
+            return new int[] {ThreadNice.policyOf(ThreadNice.currentTid()), child[0], before};
+        });
+        assertThat(seen[0]).as("the calling thread").isEqualTo(ThreadNice.SCHED_IDLE);
+        assertThat(seen[1]).as("a thread it started afterwards inherits it").isEqualTo(ThreadNice.SCHED_IDLE);
+        assertThat(seen[2]).as("a thread it started before keeps its own").isEqualTo(mine);
+        assertThat(ThreadNice.policyOf(ThreadNice.currentTid())).as("other threads of the process").isEqualTo(mine);
+    }
+
+    @Test
     void neverRaisesAPriority() throws Exception {
         int mine = ThreadNice.niceOf(ThreadNice.currentTid());
         assumeTrue(mine < ThreadNice.MAX, "needs room below the lowest priority");
