@@ -300,8 +300,8 @@ public final class FeatureBench {
     static final double JIT_QUIET_SHARE = 0.05;
     /**
      * At the first point of a fresh JVM, five passes (~50 s of pipeline) left the JIT using 7.9 CPU-ms per image in
-     * the median timed run at 96 px batch 1 (the inference threads used 26.5); ten left 1.1-7.1. What it still
-     * compiles then is mostly the in-process broker's clock-driven KRaft code, which a worker's JVM does not hold.
+     * the median timed run at 96 px batch 1 (the inference threads used 26.5); ten left 1.1-7.1. With the broker in a
+     * child JVM it still used 1.3-4.3 (eighth session), so it is not mostly the broker's code.
      * The next points' warm-ups ended after one to three passes, so the larger cap costs only at the first points.
      */
     static final int MAX_WARM_UP_PASSES = 10;

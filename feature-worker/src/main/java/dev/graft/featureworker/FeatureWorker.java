@@ -61,8 +61,8 @@ import org.slf4j.MDC;
  * resumed when the oldest in-flight batch returns. With {@link FeatureWorkerOptions#decodeAhead()} a batch queued
  * behind a running one is decoded at once on a decode thread, while the running one goes through the base (without
  * it, or when nothing runs, the inference thread decodes before its forward pass). A finished batch's records are
- * sent on the poll thread while the next batch runs, so Kafka round trips overlap with inference. They go into the open transaction, which holds
- * every batch finished within {@link FeatureWorkerOptions#commitInterval()} and commits (sendOffsetsToTransaction
+ * sent on the poll thread while the next batch runs, so Kafka round trips overlap with inference. They go into the
+ * open transaction, which holds every batch finished within {@link FeatureWorkerOptions#commitInterval()} and commits (sendOffsetsToTransaction
  * with the input offsets of all of them, then commit) when it has been open that long or nothing is in flight:
  * at a steady rate a transaction spans several batches, and when the input stops the last one commits at once.
  * Memory stays bounded: three batches of records (two in flight, one assembled) plus two batches of pixels (sent
@@ -72,7 +72,8 @@ import org.slf4j.MDC;
  * starts from the committed offsets); an in-flight batch holding a revoked partition's records is finished, and
  * the open transaction committed, inside {@code onPartitionsRevoked}, before the revocation completes, so the
  * new owner sees its offsets (the batches before it are finished and sent too, in order). Lost partitions (this
- * member was fenced out of the group): the in-flight batches are discarded, the open transaction aborted and the remaining partitions rewound to their committed offsets.
+ * member was fenced out of the group): the in-flight batches are discarded, the open transaction aborted and the
+ * remaining partitions rewound to their committed offsets.
  *
  * <p>{@link #close()} may be called from any thread and stops the loop through {@code wakeup()}; the open
  * transaction (batches already sent) is committed, the running batch is waited for and a queued one dropped (neither
@@ -296,9 +297,8 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
      * Lowers this (the poll) thread's priority as {@link FeatureWorkerOptions#backgroundPolicy()} says:
      * {@code SCHED_IDLE}, or the nice value {@link FeatureWorkerOptions#backgroundNice()}; the decode thread and the
      * Kafka clients' threads, started by it afterwards, inherit it. So do the JVM's JIT compiler threads running now:
-     * compiling is background work too (a worker's JIT goes quiet once warm, but with the broker in the same JVM, as
-     * in {@code graft demo} and {@code graft bench features}, it compiled broker code for minutes at 2.3-6.5 CPU-ms per
-     * image at batch 1). Where that is not possible (not Linux, the call refused) the worker runs on at equal
+     * compiling is background work too (in {@code graft bench features} the JIT compiled for minutes, at 1-7 CPU-ms per
+     * image at batch 1, with the broker in the same JVM or in another one). Where that is not possible (not Linux, the call refused) the worker runs on at equal
      * priorities and says so once.
      */
     private void lowerBackgroundPriority() {
