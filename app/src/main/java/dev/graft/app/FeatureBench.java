@@ -861,6 +861,7 @@ public final class FeatureBench {
         root.put("pipeline_workers", s.pipelineWorkers());
         root.put("repeats", s.repeats());
         root.put("max_physical_bytes", System.getProperty("org.bytedeco.javacpp.maxphysicalbytes"));
+        root.put("glibc_tunables", System.getenv("GLIBC_TUNABLES"));
         root.put("base", s.baseSpec());
         root.put("base_id", r.baseId());
         root.put("cut", r.cut());
