@@ -153,10 +153,10 @@ final class BenchFeatures {
             }
             FeatureBench.Result r = new FeatureBench(settings, System.out).run();
             System.out.println();
+            String tunables = System.getenv("GLIBC_TUNABLES");
             System.out.println("a = bare base, b = pipeline (images topic -> committed features), c = torch; "
                     + "cut " + r.cut() + ", " + r.threads() + " threads, " + Runtime.getRuntime().availableProcessors() + " CPUs, "
-                    + (System.getenv("GLIBC_TUNABLES") == null ? "glibc malloc defaults"
-                            : "GLIBC_TUNABLES=" + System.getenv("GLIBC_TUNABLES")));
+                    + (tunables == null ? "glibc malloc defaults" : "GLIBC_TUNABLES=" + tunables));
             if (!r.runs().isEmpty()) System.out.println(FeatureBench.table(r.runs()));
             for (FeatureBench.RssRun m : r.rss()) System.out.println(m);
             for (String n : r.notes()) System.out.println("note: " + n);
