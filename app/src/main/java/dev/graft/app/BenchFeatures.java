@@ -86,10 +86,15 @@ final class BenchFeatures {
                         + "poll, decode, Kafka client and JIT compiler threads, 0 = equal priorities (default: ${DEFAULT-VALUE}).")
         int backgroundNice;
 
-        @Option(names = "--broker-nice", defaultValue = "" + FeatureWorkerOptions.DEFAULT_BACKGROUND_NICE, paramLabel = "N",
-                description = "Nice value of the embedded broker's threads in (b), 0 = the bench's own priority. The broker "
+        @Option(names = "--broker-policy", defaultValue = "idle", paramLabel = "idle|nice",
+                description = "Priority of the embedded broker's threads in (b): SCHED_IDLE, or --broker-nice. The broker "
                         + "stands in for a cluster on other machines; lowered, it takes the cores the forward pass leaves "
                         + "idle, as the worker's Kafka side does; its CPU is still counted (default: ${DEFAULT-VALUE}).")
+        String brokerPolicy;
+
+        @Option(names = "--broker-nice", defaultValue = "" + FeatureWorkerOptions.DEFAULT_BACKGROUND_NICE, paramLabel = "N",
+                description = "Nice value of the embedded broker's threads with --broker-policy nice, 0 = the bench's own "
+                        + "priority (default: ${DEFAULT-VALUE}).")
         int brokerNice;
 
         @Option(names = "--pipeline-workers", defaultValue = "1", paramLabel = "W",
@@ -136,6 +141,15 @@ final class BenchFeatures {
             throw new IllegalArgumentException("--images: '" + v + "' is neither a positive count nor auto");
         }
 
+        /** {@code --broker-policy}'s value, or an error naming the flag. */
+        static FeatureWorkerOptions.BackgroundPolicy brokerPolicy(String v) {
+            try {
+                return FeatureWorkerOptions.BackgroundPolicy.parse(v);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--broker-policy: expected idle or nice, got '" + v + "'", e);
+            }
+        }
+
         @Override
         public Integer call() throws Exception {
             FeatureBench.Settings settings;
@@ -147,7 +161,8 @@ final class BenchFeatures {
                         new TorchPeer(python, torchScript), executor, !noDl4j, rss, profile, autoSeconds, workerWarmUp,
                         !noDecodeAhead, !noPipelineWarmUp, Durations.parse(commitInterval),
                         pipelineWorkers, repeats, backgroundNice, brokerNice,
-                        FeatureWorkerOptions.BackgroundPolicy.parse(backgroundPolicy));
+                        FeatureWorkerOptions.BackgroundPolicy.parse(backgroundPolicy),
+                        brokerPolicy(brokerPolicy));
             } catch (IllegalArgumentException e) {
                 throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
             }

@@ -61,14 +61,15 @@ public final class FeatureBench {
                            String executor, boolean compareDl4j, boolean rss, boolean profile, double autoSeconds,
                            boolean workerWarmUp, boolean decodeAhead, boolean pipelineWarmUp,
                            java.time.Duration commitInterval, int pipelineWorkers, int repeats, int backgroundNice,
-                           int brokerNice, FeatureWorkerOptions.BackgroundPolicy backgroundPolicy) {
+                           int brokerNice, FeatureWorkerOptions.BackgroundPolicy backgroundPolicy,
+                           FeatureWorkerOptions.BackgroundPolicy brokerPolicy) {
         public Settings(String baseSpec, String cut, List<Integer> resolutions, List<Integer> batches, int images,
                         int warmup, int threads, boolean pipeline, boolean torch, Path modelCache, TorchPeer peer) {
             this(baseSpec, cut, resolutions, batches, images, warmup, threads, pipeline, torch, modelCache, peer,
                     "folded", false, false, false, DEFAULT_AUTO_SECONDS, false, true, true,
                     FeatureWorkerOptions.DEFAULT_COMMIT_INTERVAL, 1, DEFAULT_REPEATS,
                     FeatureWorkerOptions.DEFAULT_BACKGROUND_NICE, FeatureWorkerOptions.DEFAULT_BACKGROUND_NICE,
-                    FeatureWorkerOptions.DEFAULT_BACKGROUND_POLICY);
+                    FeatureWorkerOptions.DEFAULT_BACKGROUND_POLICY, DEFAULT_BROKER_POLICY);
         }
 
         public Settings {
@@ -79,6 +80,7 @@ public final class FeatureBench {
             FeatureWorkerOptions.requireCommitInterval(commitInterval);
             FeatureWorkerOptions.requireBackgroundNice(backgroundNice);
             java.util.Objects.requireNonNull(backgroundPolicy, "backgroundPolicy");
+            java.util.Objects.requireNonNull(brokerPolicy, "brokerPolicy");
             if (brokerNice < 0 || brokerNice > ThreadNice.MAX) {
                 throw new IllegalArgumentException("broker nice must be in 0.." + ThreadNice.MAX + ", got " + brokerNice);
             }
@@ -165,6 +167,9 @@ public final class FeatureBench {
     public static final int AUTO_IMAGES = 0;
     public static final double DEFAULT_AUTO_SECONDS = 15;
     public static final int DEFAULT_REPEATS = 3;
+
+    /** The embedded broker's threads run under {@code SCHED_IDLE} unless {@code --broker-policy nice}. */
+    static final FeatureWorkerOptions.BackgroundPolicy DEFAULT_BROKER_POLICY = FeatureWorkerOptions.BackgroundPolicy.IDLE;
     static final int MAX_REPEATS = 15;
     /** Fewest images of an auto-sized point. */
     static final int MIN_AUTO_IMAGES = 64;
@@ -211,7 +216,7 @@ public final class FeatureBench {
         Progress grid = Progress.bar(System.err, "bench grid", (long) s.resolutions().size() * s.batches().size(), "points");
         try {
             if (s.pipeline()) {
-                broker = startBroker(s.brokerNice(), notes);
+                broker = startBroker(s.brokerPolicy(), s.brokerNice(), notes);
                 long c0 = System.nanoTime();
                 createInternalTopics(KafkaSettings.of(broker.bootstrapServers()));
                 out.printf("embedded Kafka at %s (started in %.1f s, internal topics in %.1f s, not timed)%s%n",
@@ -261,17 +266,24 @@ public final class FeatureBench {
     }
 
     /**
-     * Starts the embedded broker from a thread lowered to {@code nice}, so its threads, which inherit it, run at that
-     * priority. The broker stands in for a Kafka cluster, which a deployment runs on other machines; on the bench's
-     * cores it then takes what the forward pass leaves idle, as the worker's own Kafka side does
-     * ({@code --background-nice}), and its CPU is still counted in (b)'s CPU per image. 0 leaves its priority alone.
+     * Starts the embedded broker from a thread lowered as {@code policy} says, so its threads, which inherit it, run
+     * at that priority: {@code SCHED_IDLE}, or nice {@code nice} (0 leaves its priority alone). The broker stands in
+     * for a Kafka cluster, which a deployment runs on other machines; on the bench's cores it then takes what the
+     * forward pass leaves idle, as the worker's own Kafka side does ({@code --background-policy}), and its CPU is
+     * still counted in (b)'s CPU per image. Under nice 10 a broker thread holding a core made a woken OpenMP thread
+     * of the forward pass wait for its time slice, as the worker's own background threads did (README, Benchmarks).
      */
-    private EmbeddedKafkaBroker startBroker(int nice, List<String> notes) throws InterruptedException {
-        boolean lower = nice > 0 && ThreadNice.supported();
-        if (nice > 0 && !lower) notes.add("broker nice " + nice + " not applied: no per-thread nice values here");
+    private EmbeddedKafkaBroker startBroker(FeatureWorkerOptions.BackgroundPolicy policy, int nice, List<String> notes)
+            throws InterruptedException {
+        boolean idle = policy == FeatureWorkerOptions.BackgroundPolicy.IDLE;
+        boolean lower = (idle || nice > 0) && ThreadNice.supported();
+        if ((idle || nice > 0) && !lower) {
+            notes.add("broker priority (" + brokerPriority(policy, nice) + ") not applied: no per-thread scheduling here");
+        }
         return onFreshThread("bench-broker-start", () -> {
             try {
-                if (lower) ThreadNice.lowerCurrentThread(nice);
+                if (lower && idle) ThreadNice.idleCurrentThread();
+                else if (lower) ThreadNice.lowerCurrentThread(nice);
             } catch (IOException e) {
                 throw new UncheckedIOException("could not lower the broker's priority", e);
             }
@@ -279,15 +291,27 @@ public final class FeatureBench {
         });
     }
 
-    /** ", request handlers at nice N" as read back from the broker's threads, or "" where that cannot be read. */
+    /** How the broker's priority is asked for: "SCHED_IDLE" or "nice N". */
+    static String brokerPriority(FeatureWorkerOptions.BackgroundPolicy policy, int nice) {
+        return policy == FeatureWorkerOptions.BackgroundPolicy.IDLE ? "SCHED_IDLE" : "nice " + nice;
+    }
+
+    /**
+     * ", request handlers under SCHED_IDLE" or ", request handlers at nice N", as read back from the broker's
+     * threads, or "" where that cannot be read.
+     */
     private static String brokerNiceShown() {
         if (!ThreadNice.supported()) return "";
         try {
             List<Integer> tids = ThreadNice.threadsNamed(BROKER_REQUEST_THREADS);
             if (tids.isEmpty()) return "";
+            boolean allIdle = true;
             int min = Integer.MAX_VALUE;
-            for (int tid : tids) min = Math.min(min, ThreadNice.niceOf(tid));
-            return ", request handlers at nice " + min;
+            for (int tid : tids) {
+                allIdle &= ThreadNice.policyOf(tid) == ThreadNice.SCHED_IDLE;
+                min = Math.min(min, ThreadNice.niceOf(tid));
+            }
+            return allIdle ? ", request handlers under SCHED_IDLE" : ", request handlers at nice " + min;
         } catch (IOException e) {
             return "";
         }
@@ -857,6 +881,7 @@ public final class FeatureBench {
         root.put("commit_interval_ms", s.commitInterval().toMillis());
         root.put("background_policy", s.backgroundPolicy().wire());
         root.put("background_nice", s.backgroundNice());
+        root.put("broker_policy", s.brokerPolicy().wire());
         root.put("broker_nice", s.brokerNice());
         root.put("pipeline_workers", s.pipelineWorkers());
         root.put("repeats", s.repeats());

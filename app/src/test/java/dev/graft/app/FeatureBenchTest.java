@@ -82,15 +82,19 @@ class FeatureBenchTest {
     @Test
     void pipelineWorkersMustFitTheThreadBudgetAndTheCommitIntervalTheWorkersLimit() {
         assertThatThrownBy(() -> new FeatureBench.Settings("b", "c", List.of(96), List.of(8), 8, 1, 2, false, false,
-                Path.of("."), null, "folded", false, false, false, 15, false, true, true, java.time.Duration.ZERO, 3, 3, 10, 10, dev.graft.featureworker.FeatureWorkerOptions.BackgroundPolicy.IDLE))
+                Path.of("."), null, "folded", false, false, false, 15, false, true, true, java.time.Duration.ZERO, 3, 3, 10, 10, dev.graft.featureworker.FeatureWorkerOptions.BackgroundPolicy.IDLE,
+                dev.graft.featureworker.FeatureWorkerOptions.BackgroundPolicy.IDLE))
                 .hasMessageContaining("pipeline workers must be in 1..2");
         assertThatThrownBy(() -> new FeatureBench.Settings("b", "c", List.of(96), List.of(8), 8, 1, 2, false, false,
-                Path.of("."), null, "folded", false, false, false, 15, false, true, true, java.time.Duration.ZERO, 0, 3, 10, 10, dev.graft.featureworker.FeatureWorkerOptions.BackgroundPolicy.IDLE))
+                Path.of("."), null, "folded", false, false, false, 15, false, true, true, java.time.Duration.ZERO, 0, 3, 10, 10, dev.graft.featureworker.FeatureWorkerOptions.BackgroundPolicy.IDLE,
+                dev.graft.featureworker.FeatureWorkerOptions.BackgroundPolicy.IDLE))
                 .hasMessageContaining("pipeline workers");
         assertThat(new FeatureBench.Settings("b", "c", List.of(96), List.of(8), 8, 1, 2, false, false, Path.of("."), null,
-                "folded", false, false, false, 15, false, true, true, java.time.Duration.ZERO, 2, 3, 10, 10, dev.graft.featureworker.FeatureWorkerOptions.BackgroundPolicy.IDLE).pipelineWorkers()).isEqualTo(2);
+                "folded", false, false, false, 15, false, true, true, java.time.Duration.ZERO, 2, 3, 10, 10, dev.graft.featureworker.FeatureWorkerOptions.BackgroundPolicy.IDLE,
+                dev.graft.featureworker.FeatureWorkerOptions.BackgroundPolicy.IDLE).pipelineWorkers()).isEqualTo(2);
         assertThatThrownBy(() -> new FeatureBench.Settings("b", "c", List.of(96), List.of(8), 8, 1, 2, false, false,
-                Path.of("."), null, "folded", false, false, false, 15, false, true, true, java.time.Duration.ofMinutes(1), 1, 3, 10, 10, dev.graft.featureworker.FeatureWorkerOptions.BackgroundPolicy.IDLE))
+                Path.of("."), null, "folded", false, false, false, 15, false, true, true, java.time.Duration.ofMinutes(1), 1, 3, 10, 10, dev.graft.featureworker.FeatureWorkerOptions.BackgroundPolicy.IDLE,
+                dev.graft.featureworker.FeatureWorkerOptions.BackgroundPolicy.IDLE))
                 .hasMessageContaining("commit interval must be in [0, 30s]");
     }
 
@@ -103,10 +107,12 @@ class FeatureBenchTest {
         assertThat(FeatureBench.medianIndex(List.of(3.0, 1.0, 4.0, 2.0))).as("the lower middle").isEqualTo(3);
         assertThatThrownBy(() -> FeatureBench.median(List.of())).hasMessageContaining("no values");
         assertThatThrownBy(() -> new FeatureBench.Settings("b", "c", List.of(96), List.of(8), 8, 1, 2, false, false,
-                Path.of("."), null, "folded", false, false, false, 15, false, true, true, java.time.Duration.ZERO, 1, 0, 10, 10, dev.graft.featureworker.FeatureWorkerOptions.BackgroundPolicy.IDLE))
+                Path.of("."), null, "folded", false, false, false, 15, false, true, true, java.time.Duration.ZERO, 1, 0, 10, 10, dev.graft.featureworker.FeatureWorkerOptions.BackgroundPolicy.IDLE,
+                dev.graft.featureworker.FeatureWorkerOptions.BackgroundPolicy.IDLE))
                 .hasMessageContaining("repeats must be in 1..15");
         assertThatThrownBy(() -> new FeatureBench.Settings("b", "c", List.of(96), List.of(8), 8, 1, 2, false, false,
-                Path.of("."), null, "folded", false, false, false, 15, false, true, true, java.time.Duration.ZERO, 1, 3, 10, 20, dev.graft.featureworker.FeatureWorkerOptions.BackgroundPolicy.IDLE))
+                Path.of("."), null, "folded", false, false, false, 15, false, true, true, java.time.Duration.ZERO, 1, 3, 10, 20, dev.graft.featureworker.FeatureWorkerOptions.BackgroundPolicy.IDLE,
+                dev.graft.featureworker.FeatureWorkerOptions.BackgroundPolicy.IDLE))
                 .hasMessageContaining("broker nice must be in 0..19, got 20");
     }
 
@@ -125,6 +131,7 @@ class FeatureBenchTest {
         assertThat(run.get("pipeline_over_bare_paired").asDouble()).isCloseTo(0.925, org.assertj.core.data.Offset.offset(1e-9));
         assertThat(run.get("pipeline_over_bare").asDouble()).isEqualTo(0.95);
         assertThat(root.get("repeats").asInt()).isEqualTo(FeatureBench.DEFAULT_REPEATS);
+        assertThat(root.get("broker_policy").asText()).isEqualTo("idle");
     }
 
     @Test
@@ -208,7 +215,17 @@ class FeatureBenchTest {
         assertThatThrownBy(() -> BenchFeatures.Features.parseImages("lots")).hasMessageContaining("'lots'");
         assertThatThrownBy(() -> new FeatureBench.Settings("b", "c", List.of(96), List.of(8), 0, 1, 2, false, false,
                 Path.of("."), null, "folded", false, false, false, 0, true, true, true,
-                java.time.Duration.ZERO, 1, 3, 10, 10, dev.graft.featureworker.FeatureWorkerOptions.BackgroundPolicy.IDLE)).hasMessageContaining("auto seconds");
+                java.time.Duration.ZERO, 1, 3, 10, 10, dev.graft.featureworker.FeatureWorkerOptions.BackgroundPolicy.IDLE,
+                dev.graft.featureworker.FeatureWorkerOptions.BackgroundPolicy.IDLE)).hasMessageContaining("auto seconds");
+    }
+
+    @Test
+    void brokerPolicyFlagTakesIdleOrNiceAndNamesItselfOtherwise() {
+        assertThat(BenchFeatures.Features.brokerPolicy("IDLE")).isEqualTo(dev.graft.featureworker.FeatureWorkerOptions.BackgroundPolicy.IDLE);
+        assertThat(BenchFeatures.Features.brokerPolicy("nice")).isEqualTo(dev.graft.featureworker.FeatureWorkerOptions.BackgroundPolicy.NICE);
+        assertThatThrownBy(() -> BenchFeatures.Features.brokerPolicy("low")).hasMessage("--broker-policy: expected idle or nice, got 'low'");
+        assertThat(FeatureBench.brokerPriority(dev.graft.featureworker.FeatureWorkerOptions.BackgroundPolicy.NICE, 10)).isEqualTo("nice 10");
+        assertThat(settings(null).brokerPolicy()).as("the default").isEqualTo(dev.graft.featureworker.FeatureWorkerOptions.BackgroundPolicy.IDLE);
     }
 
     @Test
