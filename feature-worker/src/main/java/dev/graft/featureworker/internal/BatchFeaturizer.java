@@ -36,8 +36,15 @@ public final class BatchFeaturizer {
     public static final String STAGE_PREPROCESS = "preprocess";
     public static final String STAGE_EXTRACT = "extract";
 
+    /**
+     * Pixel buffers kept for reuse: a worker holds at most two decoded batches at once (one in its forward pass,
+     * one queued behind it), plus one spare.
+     */
+    static final int POOLED_BUFFERS = 3;
+
     private final BaseNetwork base;
     private final ImageDecoder decoder;
+    private final PixelBufferPool buffers = new PixelBufferPool(POOLED_BUFFERS);
 
     public BatchFeaturizer(BaseNetwork base, ImageDecoder decoder) {
         this.base = base;
@@ -64,11 +71,14 @@ public final class BatchFeaturizer {
 
     private record Prepared(ConsumerRecord<byte[], byte[]> record, String imageId, String task, String label, Split split) {}
 
-    /** A batch after decoding: the images that decoded, in one NHWC buffer, and the rejections so far. */
+    /**
+     * A batch after decoding: the images that decoded, in one NHWC buffer (pooled: {@link #extract} gives it back,
+     * so a batch is extracted once), and the rejections so far.
+     */
     public static final class Decoded {
         private final List<Prepared> ok;
         private final List<Rejection> rejections;
-        private final float[] buffer;
+        private float[] buffer;
 
         private Decoded(List<Prepared> ok, List<Rejection> rejections, float[] buffer) {
             this.ok = ok;
@@ -92,7 +102,7 @@ public final class BatchFeaturizer {
         int pixels = size * size * 3;
         List<Rejection> rejections = new ArrayList<>();
         List<Prepared> ok = new ArrayList<>(records.size());
-        float[] buffer = new float[records.size() * pixels];
+        float[] buffer = buffers.take(records.size() * pixels); // each decoded image overwrites its whole slot
         for (ConsumerRecord<byte[], byte[]> r : records) {
             Prepared p;
             try {
@@ -116,8 +126,22 @@ public final class BatchFeaturizer {
         return new Decoded(ok, rejections, buffer);
     }
 
-    /** Second phase: one forward pass for all cuts; a failing batch is retried image by image. */
+    /**
+     * Second phase: one forward pass for all cuts; a failing batch is retried image by image. Gives the batch's
+     * pixel buffer back to the pool, so {@code d} cannot be extracted again.
+     */
     public Result extract(Decoded d) {
+        float[] buffer = d.buffer;
+        if (buffer == null) throw new IllegalStateException("this batch was extracted already");
+        d.buffer = null;
+        try {
+            return extract(d, buffer);
+        } finally {
+            buffers.give(buffer);
+        }
+    }
+
+    private Result extract(Decoded d, float[] buffer) {
         List<Prepared> ok = d.ok;
         List<Rejection> rejections = new ArrayList<>(d.rejections);
         List<FeatureRow> rows = new ArrayList<>(ok.size() * base.refs().size());
@@ -128,14 +152,14 @@ public final class BatchFeaturizer {
         int pixels = size * size * 3;
         List<float[][]> vectors; // per cut, per image
         try {
-            vectors = extract(d.buffer, ok.size(), size);
+            vectors = extract(buffer, ok.size(), size);
         } catch (RuntimeException batchFailure) {
             // One bad input must not sink the batch: run each image alone and reject only the culprits.
             vectors = new ArrayList<>();
             for (int c = 0; c < base.refs().size(); c++) vectors.add(new float[ok.size()][]);
             for (int i = 0; i < ok.size(); i++) {
                 float[] one = new float[pixels];
-                System.arraycopy(d.buffer, i * pixels, one, 0, pixels);
+                System.arraycopy(buffer, i * pixels, one, 0, pixels);
                 try {
                     List<float[][]> single = extract(one, 1, size);
                     for (int c = 0; c < single.size(); c++) vectors.get(c)[i] = single.get(c)[0];
