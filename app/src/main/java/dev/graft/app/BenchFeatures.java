@@ -173,6 +173,8 @@ final class BenchFeatures {
                     + "cut " + r.cut() + ", " + r.threads() + " threads, " + Runtime.getRuntime().availableProcessors() + " CPUs, "
                     + (tunables == null ? "glibc malloc defaults" : "GLIBC_TUNABLES=" + tunables));
             if (!r.runs().isEmpty()) System.out.println(FeatureBench.table(r.runs()));
+            String legend = FeatureBench.intervalLegend(r.runs());
+            if (legend != null) System.out.println(legend);
             for (FeatureBench.RssRun m : r.rss()) System.out.println(m);
             for (String n : r.notes()) System.out.println("note: " + n);
             if (json != null) {

@@ -149,10 +149,25 @@ public final class FeatureBench {
          * the machine tends to hit both); null without both series.
          */
         public Double pairedPipelineOverBare() {
-            if (bareRuns.isEmpty() || bareRuns.size() != pipelineRuns.size()) return null;
+            List<Double> r = pairedRatios();
+            return r.isEmpty() ? null : median(r);
+        }
+
+        /**
+         * How far the paired b/a can be trusted: the sign test's interval for its median at {@link
+         * MedianInterval#LEVEL} where the rounds allow it (9 rounds: 2nd lowest to 2nd highest, 96%); null without
+         * both series.
+         */
+        public MedianInterval pairedPipelineOverBareInterval() {
+            List<Double> r = pairedRatios();
+            return r.isEmpty() ? null : MedianInterval.of(r, MedianInterval.LEVEL);
+        }
+
+        private List<Double> pairedRatios() {
+            if (bareRuns.isEmpty() || bareRuns.size() != pipelineRuns.size()) return List.of();
             List<Double> r = new ArrayList<>();
             for (int i = 0; i < bareRuns.size(); i++) r.add(pipelineRuns.get(i) / bareRuns.get(i));
-            return median(r);
+            return r;
         }
     }
 
@@ -221,7 +236,7 @@ public final class FeatureBench {
                 createInternalTopics(KafkaSettings.of(broker.bootstrapServers()));
                 out.printf("embedded Kafka at %s (started in %.1f s, internal topics in %.1f s, not timed)%s%n",
                         broker.bootstrapServers(), broker.startDuration().toMillis() / 1000.0,
-                        (System.nanoTime() - c0) / 1e9, brokerNiceShown());
+                        (System.nanoTime() - c0) / 1e9, brokerPriorityShown());
             }
             for (int res : s.resolutions()) {
                 try (BaseNetwork base = BaseNetworks.load(src, s.cut(), res, s.executor());
@@ -299,9 +314,10 @@ public final class FeatureBench {
 
     /**
      * ", request handlers under SCHED_IDLE" or ", request handlers at nice N", as read back from the broker's
-     * threads, or "" where that cannot be read.
+     * threads; "" where Linux's per-thread priorities do not exist or no request handler runs, and a note with
+     * the reason where they could not be read.
      */
-    private static String brokerNiceShown() {
+    private static String brokerPriorityShown() {
         if (!ThreadNice.supported()) return "";
         try {
             List<Integer> tids = ThreadNice.threadsNamed(BROKER_REQUEST_THREADS);
@@ -314,7 +330,7 @@ public final class FeatureBench {
             }
             return allIdle ? ", request handlers under SCHED_IDLE" : ", request handlers at nice " + min;
         } catch (IOException e) {
-            return "";
+            return ", request handlers' priority unreadable (" + e.getMessage() + ")";
         }
     }
 
@@ -804,17 +820,38 @@ public final class FeatureBench {
 
     /**
      * b/a is the ratio of the medians; "b/a pair" the median of the rounds' own ratios (a round's (a) and (b) ran
-     * back to back, so a phase in which the machine is slower, such as hypervisor steal, hits both).
+     * back to back, so a phase in which the machine is slower, such as hypervisor steal, hits both); "pair CI" the
+     * sign test's interval for that median ({@link Run#pairedPipelineOverBareInterval}, its coverage in {@link
+     * #intervalLegend}).
      */
-    static final String HEADER = String.format(Locale.ROOT, "%-10s %5s %12s %15s %12s %8s %8s %9s %12s %8s",
-            "resolution", "batch", "bare img/s", "pipeline img/s", "torch img/s", "a/c", "b/a", "b/a pair", "dl4j img/s",
-            "a/dl4j");
+    static final String HEADER = String.format(Locale.ROOT, "%-10s %5s %12s %15s %12s %8s %8s %9s %10s %12s %8s",
+            "resolution", "batch", "bare img/s", "pipeline img/s", "torch img/s", "a/c", "b/a", "b/a pair", "pair CI",
+            "dl4j img/s", "a/dl4j");
 
     static String tableRow(Run r) {
-        return String.format(Locale.ROOT, "%-10d %5d %12s %15s %12s %8s %8s %9s %12s %8s", r.resolution(), r.batch(),
-                fmt(r.bareImgS(), 1), fmt(r.pipelineImgS(), 1), fmt(r.torchImgS(), 1), fmt(r.bareOverTorch(), 3),
-                fmt(r.pipelineOverBare(), 2), fmt(r.pairedPipelineOverBare(), 2), fmt(r.dl4jImgS(), 1),
+        MedianInterval ci = r.pairedPipelineOverBareInterval();
+        return String.format(Locale.ROOT, "%-10d %5d %12s %15s %12s %8s %8s %9s %10s %12s %8s", r.resolution(),
+                r.batch(), fmt(r.bareImgS(), 1), fmt(r.pipelineImgS(), 1), fmt(r.torchImgS(), 1),
+                fmt(r.bareOverTorch(), 3), fmt(r.pipelineOverBare(), 2), fmt(r.pairedPipelineOverBare(), 2),
+                ci == null ? "-" : fmt(ci.low(), 2) + "-" + fmt(ci.high(), 2), fmt(r.dl4jImgS(), 1),
                 fmt(r.foldedOverDl4j(), 2));
+    }
+
+    /**
+     * What the table's "pair CI" column covers, e.g. "pair CI: sign-test interval for the median of the rounds' b/a,
+     * 96% coverage (9 rounds)"; null when no point has paired rounds.
+     */
+    static String intervalLegend(List<Run> runs) {
+        java.util.SortedMap<Integer, Double> byRounds = new java.util.TreeMap<>();
+        for (Run r : runs) {
+            MedianInterval ci = r.pairedPipelineOverBareInterval();
+            if (ci != null) byRounds.put(r.bareRuns().size(), ci.coverage());
+        }
+        if (byRounds.isEmpty()) return null;
+        List<String> parts = new ArrayList<>();
+        byRounds.forEach((n, c) -> parts.add(String.format(Locale.ROOT, "%.0f%% coverage (%d round%s)", 100 * c, n,
+                n == 1 ? "" : "s")));
+        return "pair CI: sign-test interval for the median of the rounds' b/a, " + String.join(", ", parts);
     }
 
     static String table(List<Run> runs) {
@@ -839,6 +876,10 @@ public final class FeatureBench {
             m.put("bare_over_torch", x.bareOverTorch());
             m.put("pipeline_over_bare", x.pipelineOverBare());
             m.put("pipeline_over_bare_paired", x.pairedPipelineOverBare());
+            MedianInterval ci = x.pairedPipelineOverBareInterval();
+            m.put("pipeline_over_bare_paired_low", ci == null ? null : ci.low());
+            m.put("pipeline_over_bare_paired_high", ci == null ? null : ci.high());
+            m.put("pipeline_over_bare_paired_coverage", ci == null ? null : ci.coverage());
             m.put("images", x.images());
             m.put("bare_cpu_ms_per_img", x.bareCpuMsPerImg());
             m.put("pipeline_cpu_ms_per_img", x.pipelineCpuMsPerImg());

@@ -44,7 +44,8 @@ class FeatureBenchTest {
         assertThat(table.lines().toList()).hasSize(3);
         assertThat(table.lines().findFirst().orElseThrow()).contains("bare img/s", "pipeline img/s", "torch img/s", "a/c", "b/a");
         assertThat(table).contains("0.050", "0.75");
-        assertThat(table.lines().toList().get(2)).matches("224\\s+8\\s+4\\.0\\s+-\\s+-\\s+-\\s+-\\s+-\\s+-\\s+-");
+        assertThat(table.lines().toList().get(2)).matches("224\\s+8\\s+4\\.0\\s+-\\s+-\\s+-\\s+-\\s+-\\s+-\\s+-\\s+-");
+        assertThat(FeatureBench.intervalLegend(List.of(full, noTorch))).as("no paired rounds, no legend").isNull();
     }
 
     @Test
@@ -144,12 +145,18 @@ class FeatureBenchTest {
                 1000L, "folded", null, null, 150.0, List.of(210.0, 200.0, 150.0), List.of(190.0, 185.0, 199.0), 0.4,
                 List.of(0.02, 0.0, 0.08), pipeSteal);
         // b/a 190/200 = 0.95; paired: median of 0.905, 0.925, 1.327 = 0.925
-        assertThat(FeatureBench.tableRow(r)).matches("96\\s+16\\s+200\\.0\\s+190\\.0\\s+-\\s+-\\s+0\\.95\\s+0\\.93\\s+-\\s+-");
-        assertThat(FeatureBench.HEADER).contains("b/a pair");
+        // pair CI, 3 rounds: the full range of the ratios, 0.905-1.327, at 75%
+        assertThat(FeatureBench.tableRow(r))
+                .matches("96\\s+16\\s+200\\.0\\s+190\\.0\\s+-\\s+-\\s+0\\.95\\s+0\\.93\\s+0\\.90-1\\.33\\s+-\\s+-");
+        assertThat(FeatureBench.HEADER).contains("b/a pair", "pair CI");
+        assertThat(FeatureBench.intervalLegend(List.of(r))).endsWith("75% coverage (3 rounds)");
         JsonNode run = Json.fromBytes(FeatureBench.toJsonString(new FeatureBench.Result("id", "out_relu", 2, List.of(r),
                 List.of(), null), settings(null)).getBytes(StandardCharsets.UTF_8), JsonNode.class).get("runs").get(0);
         assertThat(run.get("bare_steal_repeats").get(2).asDouble()).isEqualTo(0.08);
         assertThat(run.get("pipeline_steal_repeats").get(1).isNull()).as("unknown steal stays null").isTrue();
+        assertThat(run.get("pipeline_over_bare_paired_low").asDouble()).isCloseTo(190.0 / 210, org.assertj.core.data.Offset.offset(1e-9));
+        assertThat(run.get("pipeline_over_bare_paired_high").asDouble()).isCloseTo(199.0 / 150, org.assertj.core.data.Offset.offset(1e-9));
+        assertThat(run.get("pipeline_over_bare_paired_coverage").asDouble()).isEqualTo(0.75);
     }
 
     @Test
