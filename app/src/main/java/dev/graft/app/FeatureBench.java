@@ -343,9 +343,14 @@ public final class FeatureBench {
      * At the first point of a fresh JVM, five passes (~50 s of pipeline) left the JIT using 7.9 CPU-ms per image in
      * the median timed run at 96 px batch 1 (the inference threads used 26.5); ten left 1.1-7.1. With the broker in a
      * child JVM it still used 1.3-4.3 (eighth session), so it is not mostly the broker's code.
-     * The next points' warm-ups ended after one to three passes, so the larger cap costs only at the first points.
+     * At 224 px batch 1, the default grid's first point, ten passes were not enough either (eleventh session): the
+     * JIT still used 4-15% of a core in passes 6-10 and 1.8-9.5 CPU-ms per image in the timed bursts, whose b fell
+     * back to b/a 0.90 and 0.86 in two grids. Methods called once per image at ~35 img/s reach C2's invocation
+     * threshold (5,000 calls) only after minutes. With up to 40 passes the JIT got quiet after 17 (~2.5 min) and b/a
+     * was 0.98.
+     * The next points' warm-ups end after one to three passes, so the larger cap costs only at the first points.
      */
-    static final int MAX_WARM_UP_PASSES = 10;
+    static final int MAX_WARM_UP_PASSES = 30;
 
     /**
      * Untimed bursts through the rig until the JIT compilers are quiet ({@link #jitQuiet}) or
