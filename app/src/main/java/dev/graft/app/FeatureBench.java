@@ -158,7 +158,7 @@ public final class FeatureBench {
          * MedianInterval#LEVEL} where the rounds allow it (9 rounds: 2nd lowest to 2nd highest, 96%); null without
          * both series.
          */
-        public MedianInterval pairedPipelineOverBareInterval() {
+        MedianInterval pairedPipelineOverBareInterval() {
             List<Double> r = pairedRatios();
             return r.isEmpty() ? null : MedianInterval.of(r, MedianInterval.LEVEL);
         }
