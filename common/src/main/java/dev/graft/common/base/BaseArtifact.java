@@ -144,8 +144,15 @@ public final class BaseArtifact {
         return BaseNetworks.load(source(task, version, baseZip, pre, inputSize), cut, inputSize);
     }
 
+    /** Restored on {@link BaseNetworks#LOADER_THREAD}, as every load (see {@link dev.graft.common.os.OneOffThread}). */
     private static BaseNetworks.Source source(String task, int version, byte[] baseZip, Preprocessing pre,
                                               int inputSize) {
+        return dev.graft.common.os.OneOffThread.call(BaseNetworks.LOADER_THREAD,
+                () -> restore(task, version, baseZip, pre, inputSize));
+    }
+
+    private static BaseNetworks.Source restore(String task, int version, byte[] baseZip, Preprocessing pre,
+                                               int inputSize) {
         try {
             ComputationGraph g = ModelSerializer.restoreComputationGraph(new ByteArrayInputStream(baseZip), false);
             return new BaseNetworks.Source(BaseSpec.graftBase(task, version), g, Sha256.digest().digest(baseZip),

@@ -3,6 +3,7 @@ package dev.graft.common.base;
 import dev.graft.common.base.internal.FoldedCheck;
 import dev.graft.common.base.internal.FoldedExecutor;
 import dev.graft.common.contract.BaseRef;
+import dev.graft.common.os.OneOffThread;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -95,6 +96,16 @@ public final class BaseNetworks {
 
     /** As {@link #loadCuts(Source, List, int)} with the executor given: {@code folded} or {@code dl4j}. */
     public static BaseNetwork loadCuts(Source src, List<String> cuts, int inputSize, String executor) {
+        return OneOffThread.call(LOADER_THREAD, () -> cutHere(src, cuts, inputSize, executor));
+    }
+
+    /**
+     * Names the thread that imports, cuts and folds a base: the native work of a load runs there and not on the
+     * caller's thread, whose OpenMP pool would outlive the load (see {@link OneOffThread}).
+     */
+    public static final String LOADER_THREAD = "graft-base-load";
+
+    private static BaseNetwork cutHere(Source src, List<String> cuts, int inputSize, String executor) {
         if (cuts == null || cuts.isEmpty()) throw new IllegalArgumentException("at least one cut layer is needed");
         ComputationGraph full = src.graph();
         List<String> cs = new ArrayList<>(cuts.size());
@@ -213,6 +224,10 @@ public final class BaseNetworks {
 
     /** Loads the full graph of a spec (no cut). */
     public static Source loadSource(BaseSpec spec, Path cacheDir, Path zooDir, boolean offline) {
+        return OneOffThread.call(LOADER_THREAD, () -> importHere(spec, cacheDir, zooDir, offline));
+    }
+
+    private static Source importHere(BaseSpec spec, Path cacheDir, Path zooDir, boolean offline) {
         Preprocessing explicit = spec.preprocessing();
         switch (spec.scheme()) {
             case "nsfwjs", "tfjs" -> {
