@@ -398,6 +398,27 @@ public final class FeatureBench {
                 .withOmpThreads(workers > 1 ? threadsPerWorker() : 0));
     }
 
+    /** " (N context switches per batch)" of a bare run, or "" where unknown. */
+    static String switchesShown(double[] bare) {
+        return bare.length < 3 || bare[2] < 0 ? ""
+                : String.format(Locale.ROOT, " (%.1f context switches per batch)", bare[2]);
+    }
+
+    /** Prints and returns the rig's join time. */
+    private double joined(PipelineRig rig, int res, int batch) {
+        out.printf(Locale.ROOT, "%dpx batch %d: %d worker(s) joined in %.2f s (not counted)%n", res, batch,
+                rig.workers(), rig.joinSeconds());
+        return rig.joinSeconds();
+    }
+
+    /**
+     * Images of the untimed burst through each round's fresh rig before its timed one: two batches, at least 8, so
+     * the timed burst does not start behind the new inference thread's first forward passes.
+     */
+    static int primeImages(int batch) {
+        return Math.max(2 * batch, 8);
+    }
+
     /** Whether a pass of {@code wallMs} with {@code jitMs} of compilation counts as warm. */
     static boolean jitQuiet(long jitMs, long wallMs) {
         return jitMs <= JIT_QUIET_SHARE * wallMs;
@@ -429,17 +450,21 @@ public final class FeatureBench {
         List<PipelineRig.Burst> pipes = new ArrayList<>();
         List<Double> bareSteal = new ArrayList<>();
         List<Double> pipeSteal = new ArrayList<>();
-        try (PipelineRig rig = broker == null ? null : rig(broker, bases, res, batch)) {
-            if (rig != null) {
-                join = rig.joinSeconds();
-                out.printf(Locale.ROOT, "%dpx batch %d: %d worker(s) joined in %.2f s (not counted)%n", res, batch,
-                        rig.workers(), join);
-                if (s.pipelineWarmUp()) cold = warmUpPipeline(rig, res, batch, n, notes);
+        if (broker != null && s.pipelineWarmUp()) {
+            try (PipelineRig rig = rig(broker, bases, res, batch)) {
+                join = joined(rig, res, batch);
+                cold = warmUpPipeline(rig, res, batch, n, notes);
             }
-            for (int i = 1; i <= s.repeats(); i++) {
-                boolean bareFirst = rig == null || bareFirst(i);
-                if (bareFirst) bareSteal.add(timedBare(bases, res, batch, n, notes, i, bares));
-                if (rig != null) {
+        }
+        for (int i = 1; i <= s.repeats(); i++) {
+            boolean bareFirst = broker == null || bareFirst(i);
+            if (bareFirst) bareSteal.add(timedBare(bases, res, batch, n, notes, i, bares));
+            if (broker != null) {
+                // a fresh rig per round: between its bursts a rig's inference threads would keep their OpenMP pools,
+                // and (a), timed meanwhile, would run throttled (OneOffThread); closed, they are gone
+                try (PipelineRig rig = rig(broker, bases, res, batch)) {
+                    if (join == null) join = joined(rig, res, batch);
+                    if (s.pipelineWarmUp()) burst(rig, res, primeImages(batch)); // the fresh threads' first batches
                     settle(notes, res, batch, "pipeline", i);
                     HostCpu h0 = HostCpu.now();
                     PipelineRig.Burst b = burst(rig, res, n);
@@ -447,12 +472,12 @@ public final class FeatureBench {
                     b.described().forEach(out::println);
                     pipes.add(b);
                 }
-                if (!bareFirst) bareSteal.add(timedBare(bases, res, batch, n, notes, i, bares));
-                out.printf(Locale.ROOT, "%dpx batch %d round %d/%d: a %.1f img/s%s%s%n", res, batch, i, s.repeats(),
-                        bares.get(i - 1)[0], stolen(bareSteal.get(i - 1)), rig == null ? ""
-                                : String.format(Locale.ROOT, ", b %.1f img/s%s (%s first)", pipes.get(i - 1).imgS(),
-                                        stolen(pipeSteal.get(i - 1)), bareFirst ? "a" : "b"));
             }
+            if (!bareFirst) bareSteal.add(timedBare(bases, res, batch, n, notes, i, bares));
+            out.printf(Locale.ROOT, "%dpx batch %d round %d/%d: a %.1f img/s%s%s%s%n", res, batch, i, s.repeats(),
+                    bares.get(i - 1)[0], switchesShown(bares.get(i - 1)), stolen(bareSteal.get(i - 1)), broker == null ? ""
+                            : String.format(Locale.ROOT, ", b %.1f img/s%s (%s first)", pipes.get(i - 1).imgS(),
+                                    stolen(pipeSteal.get(i - 1)), bareFirst ? "a" : "b"));
         }
         List<Double> bareRates = bares.stream().map(b -> b[0]).toList();
         double[] bare = bares.get(medianIndex(bareRates));
@@ -716,38 +741,38 @@ public final class FeatureBench {
             for (Thread t : threads) t.join();
             double sec = (System.nanoTime() - t0) / 1e9;
             if (failure[0] != null) throw failure[0];
-            return new double[] {(double) each * w / sec, (cpuNanos() - cpu0) / 1e6 / (each * w)};
+            return new double[] {(double) each * w / sec, (cpuNanos() - cpu0) / 1e6 / (each * w), -1};
         } finally {
             Nd4j.getEnvironment().setMaxThreads(s.threads());
         }
     }
 
-    /** Runs {@code work} on a new thread (as a worker's poll thread) and returns its result or rethrows its failure. */
-    private static <T> T onFreshThread(String name, java.util.function.Supplier<T> work) throws InterruptedException {
-        List<T> result = new ArrayList<>(1);
-        RuntimeException[] failure = new RuntimeException[1];
-        Thread t = new Thread(() -> {
-            try {
-                result.add(work.get());
-            } catch (RuntimeException e) {
-                failure[0] = e;
-            }
-        }, name);
-        t.start();
-        t.join();
-        if (failure[0] != null) throw failure[0];
-        return result.get(0);
+    /**
+     * Runs {@code work} on a new thread (as a worker's inference thread) and returns its result or rethrows its
+     * failure; the thread, and its OpenMP pool, end with it.
+     */
+    private static <T> T onFreshThread(String name, java.util.function.Supplier<T> work) {
+        return dev.graft.common.os.OneOffThread.call(name, work);
     }
 
+    /** {img/s, CPU-ms per image, voluntary context switches per batch of this thread and its OpenMP helpers (-1 unknown)}. */
     private double[] bareOnThisThread(BaseNetwork base, int res, int batch, int n) {
         INDArray x = Nd4j.rand(DataType.FLOAT, batch, res, res, 3).muli(255.0);
         for (int i = 0; i < s.warmup(); i++) base.extract(x);
+        String self = kernelName(Thread.currentThread().getName());
+        long switches0 = ThreadCpu.voluntarySwitches(self);
         long cpu0 = cpuNanos();
         long t0 = System.nanoTime();
         for (int done = 0; done < n; done += batch) base.extract(x);
         double sec = (System.nanoTime() - t0) / 1e9;
         double cpuMs = (cpuNanos() - cpu0) / 1e6 / n;
-        return new double[] {n / sec, cpuMs};
+        long switches = switches0 < 0 ? -1 : ThreadCpu.voluntarySwitches(self) - switches0;
+        return new double[] {n / sec, cpuMs, switches < 0 ? -1 : switches / (double) ((n + batch - 1) / batch)};
+    }
+
+    /** A Java thread's name as Linux keeps it (15 characters). */
+    static String kernelName(String javaName) {
+        return javaName.length() <= 15 ? javaName : javaName.substring(0, 15);
     }
 
     /** OpenMP threads of each of several pipeline workers or parallel bare extractors: the budget split evenly. */

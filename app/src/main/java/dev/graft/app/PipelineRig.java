@@ -21,8 +21,11 @@ import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
 /**
- * (b) of {@code graft bench features}: feature workers that run for a whole grid point, measured on bursts. The
- * workers start and join their group once; each burst is N images published in one transaction, so the workers
+ * (b) of {@code graft bench features}: feature workers measured on bursts. The bench starts one rig for a grid
+ * point's warm-up bursts and a fresh one for each timed round (after the first rig, the JIT has compiled the code;
+ * closing a rig ends its inference threads and their OpenMP pools, which would throttle the bare base timed
+ * between two bursts). The workers start and join their group once per rig; each burst is N images published in
+ * one transaction, so the workers
  * (reading {@code read_committed}) see all N at once when it commits, and the burst is timed from that commit to
  * N committed features. What is timed is a running worker's throughput; its start (group join, the clients' and
  * the worker's one-off setup, which compiled for seconds in the JIT on every fresh worker here) is measured once and
@@ -33,6 +36,8 @@ import org.apache.kafka.clients.producer.ProducerRecord;
  */
 final class PipelineRig implements AutoCloseable {
     private static final long BURST_TIMEOUT_NANOS = TimeUnit.MINUTES.toNanos(20);
+    /** The workers' inference threads and their OpenMP helpers, as Linux names them ("graft-inference-…", cut). */
+    static final String INFERENCE_THREADS = "graft-inferenc";
 
     /**
      * One timed burst. {@code imgS}: images per second from the publishing commit to the last committed feature
@@ -50,6 +55,8 @@ final class PipelineRig implements AutoCloseable {
     private final int partitions;
     private final int batch;
     private final String label;
+    private final KafkaSettings kafka;
+    private final Topics topics;
     private Producer<byte[], byte[]> publisher;
     private ImagePublisher records;
     private double joinSeconds;
@@ -68,7 +75,8 @@ final class PipelineRig implements AutoCloseable {
         this.batch = batch;
         this.label = res + "px batch " + batch;
         String prefix = "bench-" + res + "-" + batch + "-" + System.nanoTime() + ".";
-        Topics topics = Topics.withPrefix(prefix);
+        this.kafka = kafka;
+        this.topics = Topics.withPrefix(prefix);
         try (Admin admin = kafka.admin()) {
             TopicAdmin.ensureTopics(admin, topics, partitions);
         }
@@ -129,6 +137,7 @@ final class PipelineRig implements AutoCloseable {
                 .toArray(FeatureWorker.InferenceTime[]::new);
         Map<Integer, ThreadCpu.Sample> threads0 = ThreadCpu.snapshot();
         long cpu0 = FeatureBench.cpuNanos();
+        long switches0 = ThreadCpu.voluntarySwitches(INFERENCE_THREADS);
         committed.drainPermits();
         long t0 = System.nanoTime();
         publisher.commitTransaction();
@@ -141,6 +150,7 @@ final class PipelineRig implements AutoCloseable {
             if (System.nanoTime() - t0 > BURST_TIMEOUT_NANOS) throw new IllegalStateException(label + ": burst timed out");
         }
         long end = System.nanoTime();
+        long switches = switches0 < 0 ? -1 : ThreadCpu.voluntarySwitches(INFERENCE_THREADS) - switches0;
         double sec = (end - t0) / 1e9;
         double cpuMs = (FeatureBench.cpuNanos() - cpu0) / 1e6 / n;
         Map<String, Double> byThread = ThreadCpu.msByGroup(threads0, ThreadCpu.snapshot());
@@ -157,9 +167,11 @@ final class PipelineRig implements AutoCloseable {
         double busy = (decode + forward + encode) / (sec * 1e9 * workers.size());
         List<String> described = new ArrayList<>();
         described.add(String.format(Locale.ROOT, "%s pipeline (%d worker%s) inference thread per batch: decode %.1f ms, "
-                        + "forward %.1f ms, encode %.1f ms (%.0f%% busy)", label, workers.size(),
+                        + "forward %.1f ms, encode %.1f ms (%.0f%% busy)%s", label, workers.size(),
                 workers.size() == 1 ? "" : "s, " + ompThreadsEach + " OpenMP thread(s) each", decode / 1e6 / nBatches,
-                forward / 1e6 / nBatches, encode / 1e6 / nBatches, 100 * busy));
+                forward / 1e6 / nBatches, encode / 1e6 / nBatches, 100 * busy, switches < 0 ? ""
+                        : String.format(Locale.ROOT, ", %.1f voluntary context switches per batch with its OpenMP "
+                                + "helpers", (double) switches / nBatches)));
         if (!byThread.isEmpty()) {
             described.add(String.format(Locale.ROOT, "%s pipeline CPU-ms per image by thread: %s", label,
                     ThreadCpu.perImage(byThread, n, 8)));
@@ -190,10 +202,24 @@ final class PipelineRig implements AutoCloseable {
         }
     }
 
+    /**
+     * Stops the workers and waits for their threads (so their inference threads, and with them their OpenMP pools,
+     * are gone: see {@link dev.graft.common.os.OneOffThread}), then deletes the rig's topics.
+     *
+     * @throws IllegalStateException if a worker thread is still alive after 30 s
+     */
     @Override
     public void close() throws InterruptedException {
         if (publisher != null) publisher.close(Duration.ofSeconds(10));
         for (FeatureWorker w : workers) w.close();
         for (Thread t : threads) t.join(TimeUnit.SECONDS.toMillis(30));
+        for (Thread t : threads) {
+            if (t.isAlive()) throw new IllegalStateException(t.getName() + " did not stop within 30 s (" + label + ")");
+        }
+        try (Admin admin = kafka.admin()) {
+            admin.deleteTopics(topics.all()).all().get(30, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            throw new IllegalStateException(label + ": cannot delete the rig's topics: " + e, e);
+        }
     }
 }

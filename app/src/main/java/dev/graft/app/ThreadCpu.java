@@ -83,6 +83,42 @@ final class ThreadCpu {
         return r;
     }
 
+    /**
+     * Voluntary context switches so far (from {@code /proc/self/task/TID/status}) summed over the live threads whose
+     * kernel name starts with {@code prefix}, or -1 where /proc is not there. A forward-pass thread and its OpenMP
+     * helpers (Linux names them after it) make ~0 per batch while OpenMP spins between layers and hundreds when
+     * it sleeps and wakes at every layer, as libgomp does once a process holds more pools than it has CPUs
+     * ({@link dev.graft.common.os.OneOffThread}).
+     */
+    static long voluntarySwitches(String prefix) {
+        Path tasks = Path.of("/proc/self/task");
+        if (!Files.isDirectory(tasks)) return -1;
+        long sum = 0;
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(tasks)) {
+            for (Path t : ds) {
+                try {
+                    if (!Files.readString(t.resolve("comm"), StandardCharsets.UTF_8).startsWith(prefix)) continue;
+                    sum += switchesOf(Files.readString(t.resolve("status"), StandardCharsets.UTF_8));
+                } catch (IOException | NumberFormatException e) {
+                    // the thread ended between listing and reading: not counted
+                }
+            }
+        } catch (IOException e) {
+            return -1;
+        }
+        return sum;
+    }
+
+    /** The {@code voluntary_ctxt_switches} field of a {@code /proc/.../status} text; 0 if it is missing. */
+    static long switchesOf(String status) {
+        for (String line : status.split("\n")) {
+            if (line.startsWith("voluntary_ctxt_switches:")) {
+                return Long.parseLong(line.substring(line.indexOf(':') + 1).trim());
+            }
+        }
+        return 0;
+    }
+
     /** The group of the JVM's JIT compiler threads ("C1 CompilerThread0", "C2 CompilerThread1", ... cut to 15 characters). */
     static final String JIT = "C CompilerThre";
 

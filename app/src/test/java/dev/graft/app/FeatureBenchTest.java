@@ -269,4 +269,20 @@ class FeatureBenchTest {
         assertThat(FeatureBench.settle(() -> busy[0], alwaysBusy, 200, 1_000, 0.10)).isEqualTo(-1);
         assertThat(sleeps[0]).as("five windows fit in the limit").isEqualTo(5);
     }
+
+    @Test
+    void eachRoundsFreshRigIsPrimedWithTwoBatchesOfAtLeastEightImages() {
+        assertThat(FeatureBench.primeImages(1)).isEqualTo(8);
+        assertThat(FeatureBench.primeImages(4)).isEqualTo(8);
+        assertThat(FeatureBench.primeImages(16)).isEqualTo(32);
+    }
+
+    @Test
+    void bareRoundsShowTheirContextSwitchesWhereMeasured() {
+        assertThat(FeatureBench.switchesShown(new double[] {250, 6.0, 161.62})).isEqualTo(" (161.6 context switches per batch)");
+        assertThat(FeatureBench.switchesShown(new double[] {250, 6.0, -1})).isEmpty();
+        assertThat(FeatureBench.switchesShown(new double[] {250, 6.0})).isEmpty();
+        assertThat(FeatureBench.kernelName("bench-bare")).isEqualTo("bench-bare");
+        assertThat(FeatureBench.kernelName("bench-bare-side-by-side")).isEqualTo("bench-bare-side");
+    }
 }

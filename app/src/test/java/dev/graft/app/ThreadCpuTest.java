@@ -52,4 +52,37 @@ class ThreadCpuTest {
             assertThat(now.values().stream().mapToLong(ThreadCpu.Sample::ticks).sum()).isPositive();
         }
     }
+
+    @Test
+    void voluntarySwitchesAreReadFromTheStatusText() {
+        String status = "Name:\tgraft-inferenc\nState:\tS (sleeping)\nvoluntary_ctxt_switches:\t4711\n"
+                + "nonvoluntary_ctxt_switches:\t12\n";
+        assertThat(ThreadCpu.switchesOf(status)).isEqualTo(4711);
+        assertThat(ThreadCpu.switchesOf("Name:\tx\n")).isZero();
+    }
+
+    @Test
+    void aThreadThatSleepsRepeatedlyCountsItsSwitchesOnLinux() throws Exception {
+        if (!System.getProperty("os.name").toLowerCase().contains("linux")) return;
+        java.util.concurrent.CountDownLatch slept = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
+        Thread t = new Thread(() -> {
+            try {
+                for (int i = 0; i < 20; i++) Thread.sleep(1); // each sleep gives up the CPU: one voluntary switch or more
+                slept.countDown();
+                done.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "switch-counter");
+        t.start();
+        try {
+            slept.await();
+            assertThat(ThreadCpu.voluntarySwitches("switch-counter")).isGreaterThanOrEqualTo(20);
+            assertThat(ThreadCpu.voluntarySwitches("no-such-thread-")).isZero();
+        } finally {
+            done.countDown();
+            t.join();
+        }
+    }
 }
