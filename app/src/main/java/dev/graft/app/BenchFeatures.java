@@ -171,7 +171,8 @@ final class BenchFeatures {
             String tunables = System.getenv("GLIBC_TUNABLES");
             System.out.println("a = bare base, b = pipeline (images topic -> committed features), c = torch; "
                     + "cut " + r.cut() + ", " + r.threads() + " threads, " + Runtime.getRuntime().availableProcessors() + " CPUs, "
-                    + (tunables == null ? "glibc malloc defaults" : "GLIBC_TUNABLES=" + tunables));
+                    + (tunables == null ? "glibc malloc defaults" : "GLIBC_TUNABLES=" + tunables) + ", "
+                    + FeatureBench.ompSpinShown(System.getenv("GOMP_SPINCOUNT")));
             if (!r.runs().isEmpty()) System.out.println(FeatureBench.table(r.runs()));
             String legend = FeatureBench.intervalLegend(r.runs());
             if (legend != null) System.out.println(legend);

@@ -398,6 +398,15 @@ public final class FeatureBench {
                 .withOmpThreads(workers > 1 ? threadsPerWorker() : 0));
     }
 
+    /**
+     * How the bench's OpenMP helpers wait between parallel regions, for the summary line: libgomp reads
+     * {@code GOMP_SPINCOUNT} once, when ND4J loads it, for the whole process, so (a) and (b) run under the same value.
+     */
+    static String ompSpinShown(String gompSpincount) {
+        return gompSpincount == null || gompSpincount.isBlank() ? "libgomp's default spin (~300,000)"
+                : "GOMP_SPINCOUNT=" + gompSpincount;
+    }
+
     /** " (N context switches per batch)" of a bare run, or "" where unknown. */
     static String switchesShown(double[] bare) {
         return bare.length < 3 || bare[2] < 0 ? ""
@@ -959,6 +968,7 @@ public final class FeatureBench {
         root.put("repeats", s.repeats());
         root.put("max_physical_bytes", System.getProperty("org.bytedeco.javacpp.maxphysicalbytes"));
         root.put("glibc_tunables", System.getenv("GLIBC_TUNABLES"));
+        root.put("gomp_spincount", System.getenv("GOMP_SPINCOUNT"));
         root.put("base", s.baseSpec());
         root.put("base_id", r.baseId());
         root.put("cut", r.cut());

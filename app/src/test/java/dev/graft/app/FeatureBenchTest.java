@@ -285,4 +285,11 @@ class FeatureBenchTest {
         assertThat(FeatureBench.kernelName("bench-bare")).isEqualTo("bench-bare");
         assertThat(FeatureBench.kernelName("bench-bare-side-by-side")).isEqualTo("bench-bare-side");
     }
+
+    @Test
+    void theSummaryNamesTheOpenMpSpinBothSidesRanUnder() {
+        assertThat(FeatureBench.ompSpinShown("1000")).isEqualTo("GOMP_SPINCOUNT=1000");
+        assertThat(FeatureBench.ompSpinShown(null)).startsWith("libgomp's default");
+        assertThat(FeatureBench.ompSpinShown(" ")).startsWith("libgomp's default");
+    }
 }
