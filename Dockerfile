@@ -14,10 +14,8 @@ RUN apt-get update && apt-get install -y --no-install-recommends nodejs npm curl
 COPY --from=build /src/app/target/graft-app.jar /opt/graft/graft-app.jar
 COPY --from=build /src/app/target/lib /opt/graft/lib
 USER graft
-# GLIBC_TUNABLES and GOMP_SPINCOUNT: as ./graft sets them (freed malloc blocks stay mapped; OpenMP helpers yield
-# their core soon; README, "glibc malloc" and "OpenMP spin").
+# GLIBC_TUNABLES: as ./graft sets it (freed malloc blocks stay mapped; README, "glibc malloc").
 ENV GRAFT_HOME=/var/lib/graft \
-    GOMP_SPINCOUNT=1000 \
     GLIBC_TUNABLES=glibc.malloc.top_pad=67108864:glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967296 \
     JDK_JAVA_OPTIONS="-XX:+IgnoreUnrecognizedVMOptions --add-opens=java.base/java.nio=ALL-UNNAMED -Dorg.bytedeco.javacpp.maxphysicalbytes=6g"
 VOLUME /var/lib/graft

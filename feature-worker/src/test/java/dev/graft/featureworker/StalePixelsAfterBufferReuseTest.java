@@ -15,8 +15,9 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.Test;
 
 /**
- * The featurizer decodes each batch into a pooled pixel buffer that still holds the previous batch's pixels. A
- * batch after a larger one, with a rejected image in it, must give exactly the features a fresh featurizer gives.
+ * The featurizer decodes each batch into a pooled pixel buffer that still holds the previous batch's pixels, and
+ * copies it into the previous batch's native input array when the sizes match. A batch after a larger one, with a
+ * rejected image in it, or after one of the same size, must give exactly the features a fresh featurizer gives.
  */
 class StalePixelsAfterBufferReuseTest {
     private static final int SIZE = 28;
@@ -40,6 +41,19 @@ class StalePixelsAfterBufferReuseTest {
         assertThat(vectors(afterReuse)).as("mean and max of the dark image alone")
                 .usingElementComparator(java.util.Arrays::compare).containsExactlyElementsOf(vectors(expected));
         assertThat(vectors(afterReuse).get(1)).as("its max: 20, not a bright leftover").containsOnly(20f);
+    }
+
+    @Test
+    void aBatchOfTheSameSizeInTheReusedInputArraySeesOnlyItsOwnPixels() {
+        BatchFeaturizer reused = new BatchFeaturizer(new FakeBase(SIZE, 2), new ImageDecoder());
+        assertThat(reused.extract(reused.decode(List.of(record("w1", flat(250)), record("w2", flat(240))))).images())
+                .isEqualTo(2);
+        List<ConsumerRecord<byte[], byte[]>> next = List.of(record("d1", flat(20)), record("d2", flat(30)));
+        BatchFeaturizer.Result afterReuse = reused.extract(reused.decode(next));
+        BatchFeaturizer fresh = new BatchFeaturizer(new FakeBase(SIZE, 2), new ImageDecoder());
+        assertThat(vectors(afterReuse)).usingElementComparator(java.util.Arrays::compare)
+                .containsExactlyElementsOf(vectors(fresh.extract(fresh.decode(next))));
+        assertThat(vectors(afterReuse).get(2)).as("d1's max: 20, not a bright leftover").containsOnly(20f);
     }
 
     @Test
