@@ -35,6 +35,7 @@ import javax.imageio.IIOException;
  *   <li>Truncated data is {@link Reason#CORRUPT}, including a JPEG ImageIO would decode partially
  *       with a "premature end" warning.</li>
  * </ul>
+ * Plain 8-bit PNGs skip ImageIO ({@link FastPng}, the same bytes, several times cheaper).
  * Thread-safe: each call uses its own reader.
  */
 public final class ImageDecoder {
@@ -56,6 +57,10 @@ public final class ImageDecoder {
      * @throws ImageRejectedException if the guard refuses the image or it cannot be decoded
      */
     public RgbImage decode(byte[] bytes) {
+        RgbImage plain = FastPng.decode(bytes, guard);
+        if (plain != null) {
+            return plain;
+        }
         try (ImageGuard.Opened o = guard.open(bytes)) {
             String format = o.info().format();
             List<String> warnings = new ArrayList<>();
@@ -188,7 +193,7 @@ public final class ImageDecoder {
     }
 
     /** Non-premultiplied 8-bit channel over white. */
-    private static int over(int c, int a) {
+    static int over(int c, int a) {
         return a == 255 ? c : (c * a + 255 * (255 - a) + 127) / 255;
     }
 

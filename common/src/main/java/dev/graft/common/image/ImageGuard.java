@@ -73,13 +73,7 @@ public final class ImageGuard {
 
     /** An ImageReader positioned on an accepted image; the decoder continues from here. Caller closes. */
     Opened open(byte[] bytes) {
-        if (bytes == null || bytes.length == 0) {
-            throw new ImageRejectedException(Reason.EMPTY, "image has zero bytes");
-        }
-        if (bytes.length > maxBytes) {
-            throw new ImageRejectedException(Reason.TOO_LARGE_BYTES,
-                    "image has " + bytes.length + " bytes, cap is " + maxBytes);
-        }
+        checkBytes(bytes);
         ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(bytes));
         ImageReader reader = null;
         try {
@@ -115,7 +109,19 @@ public final class ImageGuard {
         }
     }
 
-    private void check(ImageInfo info) {
+    /** The checks made before any header is read: not empty, not over the byte cap. */
+    void checkBytes(byte[] bytes) {
+        if (bytes == null || bytes.length == 0) {
+            throw new ImageRejectedException(Reason.EMPTY, "image has zero bytes");
+        }
+        if (bytes.length > maxBytes) {
+            throw new ImageRejectedException(Reason.TOO_LARGE_BYTES,
+                    "image has " + bytes.length + " bytes, cap is " + maxBytes);
+        }
+    }
+
+    /** The caps on what a header declares: positive size, pixel count, aspect ratio. */
+    void check(ImageInfo info) {
         int w = info.width();
         int h = info.height();
         if (w <= 0 || h <= 0) {

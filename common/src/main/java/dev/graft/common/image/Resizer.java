@@ -50,8 +50,10 @@ public final class Resizer {
         int inW = src.width();
         byte[] rgb = src.rgb();
         if (inH == outH && inW == outW) {
-            // align-corners at scale 1 samples every source pixel with weight 0: the formula is the identity
-            for (int i = 0; i < need; i++) {
+            // align-corners at scale 1 samples every source pixel with weight 0: the formula is the identity.
+            // An int bound makes it a counted loop the JIT vectorises (with the long one: ~1 ns per value).
+            int n = (int) need;
+            for (int i = 0; i < n; i++) {
                 dst[offset + i] = rgb[i] & 0xff;
             }
             return;
