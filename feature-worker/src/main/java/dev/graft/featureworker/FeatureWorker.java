@@ -54,9 +54,11 @@ import org.slf4j.MDC;
  * {@code read_committed}, so every image's vector appears exactly once or not at all.
  *
  * <p>Threads: the poll thread ({@link #run()}) alone owns the consumer and the producer; the forward pass and
- * Arrow encoding run on one inference thread. At most {@link #MAX_IN_FLIGHT} batches are in flight there: one
- * running and a full one queued behind it, so the next forward pass starts the moment the last one ends, without
- * waiting for the poll thread (which runs at a lower priority) to hand it over. When the next batch is full too, all
+ * Arrow encoding run on one inference thread. At most {@link #maxInFlight(int)} batches are in flight there: one
+ * running and full ones queued behind it (at least one, and {@link #QUEUED_IMAGES} images in all), so the next
+ * forward pass starts the moment the last one ends, without waiting for the poll thread (which runs at a lower
+ * priority and gets a core mostly when the inference thread has nothing to do) to hand it over. When the next batch
+ * is full too, all
  * assigned partitions are paused (poll() keeps being called, so the group membership and rebalances go on) and
  * resumed when the oldest in-flight batch returns. With {@link FeatureWorkerOptions#decodeAhead()} a batch queued
  * behind a running one is decoded at once on a decode thread, while the running one goes through the base (without
@@ -65,8 +67,8 @@ import org.slf4j.MDC;
  * open transaction, which holds every batch finished within {@link FeatureWorkerOptions#commitInterval()} and commits (sendOffsetsToTransaction
  * with the input offsets of all of them, then commit) when it has been open that long or nothing is in flight:
  * at a steady rate a transaction spans several batches, and when the input stops the last one commits at once.
- * Memory stays bounded: three batches of records (two in flight, one assembled) plus two batches of pixels (sent
- * records are the producer's).
+ * Memory stays bounded: the batches in flight plus one poll's worth of records ({@code max.poll.records} is what
+ * the inference thread can take at once) and the in-flight batches' pixels (sent records are the producer's).
  *
  * <p>Rebalances (cooperative-sticky): assembled records of a revoked partition are dropped (their new owner
  * starts from the committed offsets); an in-flight batch holding a revoked partition's records is finished, and
@@ -90,11 +92,25 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
     /** Poll timeout while a batch is in flight and the next one still has room: how late a finished batch is seen. */
     private static final Duration POLL_IN_FLIGHT = Duration.ofMillis(10);
     /**
-     * Batches on the inference thread at once: the running one and one queued behind it. With one, every forward
-     * pass waited for the poll thread to notice the last one's end and hand over the next: at batch 1 and 96 px
-     * the inference thread then idled 5% of the time when the poll thread ran at {@code SCHED_IDLE}.
+     * Images on the inference thread at once (running and queued), unless two batches hold more. The poll thread
+     * runs at {@code SCHED_IDLE}; while the forward pass keeps both cores busy (libgomp's helpers spin between
+     * layers) it gets a core only when the inference thread runs out of work. With two batches in flight (one
+     * running, one queued) the inference thread ran out every second batch: in the thirteenth session's grid, at
+     * 96 px batch 1, it was 63-81% busy and at batch 8 87-88%, although its forward passes ran as fast as the bare
+     * base's. Each such gap costs the poll thread's wake-up, sends and commit round trips; a deeper queue shares one
+     * gap among more batches. 32 images are 0.3 s of forward passes at 96 px, 1 s at 224 px and batch 1.
      */
-    static final int MAX_IN_FLIGHT = 2;
+    static final int QUEUED_IMAGES = 32;
+
+    /**
+     * Batches on the inference thread at once for {@code batchSize}: at least two (the running one and one queued
+     * behind it, so no forward pass waits for the poll thread to notice the last one's end), and enough for
+     * {@link #QUEUED_IMAGES} images.
+     */
+    static int maxInFlight(int batchSize) {
+        if (batchSize < 1) throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
+        return Math.max(2, (QUEUED_IMAGES + batchSize - 1) / batchSize);
+    }
 
     private final FeatureWorkerOptions options;
     private final Supplier<Consumer<byte[], byte[]>> consumerFactory;
@@ -115,8 +131,9 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
     /** Records consumed but not yet handed to the inference thread, in arrival order. */
     private final List<ConsumerRecord<byte[], byte[]>> pending = new ArrayList<>();
     private long oldestPendingNanos;
-    /** The batches handed to the inference thread, oldest (running or done) first; at most {@link #MAX_IN_FLIGHT}. */
+    /** The batches handed to the inference thread, oldest (running or done) first; at most {@link #maxInFlight}. */
     private final ArrayDeque<InFlight> inFlight = new ArrayDeque<>();
+    private final int maxInFlight;
     private boolean paused;
     private boolean rewindNeeded;
     private Consumer<byte[], byte[]> consumer;
@@ -167,6 +184,7 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
         this.consumerFactory = consumerFactory;
         this.producerFactory = producerFactory;
         this.featurizer = featurizer;
+        this.maxInFlight = maxInFlight(options.batchSize());
         if (featurizer != null) {
             for (BaseRef r : featurizer.baseRefs()) refsById.put(r.id(), r);
         }
@@ -177,21 +195,22 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
         KafkaSettings k = clientSettings(options, kafka);
         return new FeatureWorker(options, () -> k.consumer(options.groupId()),
                 () -> k.transactionalProducer(options.transactionalId()),
-                new BatchFeaturizer(base, new ImageDecoder()));
+                new BatchFeaturizer(base, new ImageDecoder(), maxInFlight(options.batchSize()) + 1));
     }
 
     /** Producer batches up to this size, so a transaction's small feature records go in a few requests. */
     static final int PRODUCER_BATCH_BYTES = 1024 * 1024;
 
     /**
-     * The worker's client settings: the consumer polls at most one batch; the producer lingers up to the commit
+     * The worker's client settings: the consumer polls at most what the inference thread can take at once
+     * ({@link #maxInFlight} batches); the producer lingers up to the commit
      * interval and batches up to {@link #PRODUCER_BATCH_BYTES}. Readers use {@code read_committed}, so a feature
      * record is invisible until its transaction commits, and {@code commitTransaction} sends whatever still lingers:
      * waiting for the commit delays nothing anyone can see, and at batch 1 it turns one produce request per image
      * into a few per transaction. {@code linger.ms} and {@code batch.size} given as pass-through properties win.
      */
     static KafkaSettings clientSettings(FeatureWorkerOptions options, KafkaSettings kafka) {
-        return kafka.with("max.poll.records", String.valueOf(options.batchSize()))
+        return kafka.with("max.poll.records", String.valueOf(options.batchSize() * maxInFlight(options.batchSize())))
                 .withDefault("linger.ms", String.valueOf(Math.max(5, options.commitInterval().toMillis())))
                 .withDefault("batch.size", String.valueOf(PRODUCER_BATCH_BYTES));
     }
@@ -442,7 +461,7 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
         if (open != null && (inFlight.isEmpty() || commitDue())) {
             commitOpen();
         }
-        boolean full = inFlight.size() >= MAX_IN_FLIGHT && pending.size() >= options.batchSize();
+        boolean full = inFlight.size() >= maxInFlight && pending.size() >= options.batchSize();
         if (full) {
             consumer.pause(consumer.assignment()); // also newly assigned partitions
         } else if (paused) {
@@ -467,20 +486,27 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
         submitIfReady(codec);
     }
 
+    /** Hands batches to the inference thread while it has room and {@link #submitOne} has one ready. */
+    private void submitIfReady(FeatureBatchCodec codec) {
+        while (submitOne(codec)) {
+            // the next
+        }
+    }
+
     /**
      * Hands the next batch to the inference thread when it has room: a full batch, or (with nothing in flight) one
      * that has waited {@link FeatureWorkerOptions#maxBatchWait()}. A batch queued behind a running one is decoded on
      * the decode thread meanwhile; with nothing running, the inference thread decodes it at once itself.
      */
-    private void submitIfReady(FeatureBatchCodec codec) {
-        if (inFlight.size() >= MAX_IN_FLIGHT || pending.isEmpty() || !lifecycle.running()) {
-            return;
+    private boolean submitOne(FeatureBatchCodec codec) {
+        if (inFlight.size() >= maxInFlight || pending.isEmpty() || !lifecycle.running()) {
+            return false;
         }
         boolean full = pending.size() >= options.batchSize();
         // a partial batch is not queued behind a running one: it may still fill up while that one runs
         boolean waited = inFlight.isEmpty() && System.nanoTime() - oldestPendingNanos >= options.maxBatchWait().toNanos();
         if (!full && !waited) {
-            return;
+            return false;
         }
         int n = Math.min(options.batchSize(), pending.size());
         List<ConsumerRecord<byte[], byte[]>> batch = new ArrayList<>(pending.subList(0, n));
@@ -490,6 +516,7 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
                 ? decoding.submit(() -> featurizer.decode(batch)) : null;
         inFlight.addLast(new InFlight(batch, decoded, inference.submit(() -> featurize(batch, decoded, codec)),
                 System.nanoTime()));
+        return true;
     }
 
     /** Drops the records not handed to the inference thread. */

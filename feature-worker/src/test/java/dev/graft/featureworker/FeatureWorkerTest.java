@@ -148,6 +148,15 @@ class FeatureWorkerTest {
     }
 
     @Test
+    void queueHoldsTwoBatchesOrThirtyTwoImages() {
+        assertThat(FeatureWorker.maxInFlight(1)).isEqualTo(32);
+        assertThat(FeatureWorker.maxInFlight(8)).isEqualTo(4);
+        assertThat(FeatureWorker.maxInFlight(10)).isEqualTo(4);
+        assertThat(FeatureWorker.maxInFlight(16)).isEqualTo(2);
+        assertThat(FeatureWorker.maxInFlight(64)).isEqualTo(2);
+    }
+
+    @Test
     void producerLingersUpToTheCommitIntervalUnlessTheUserSetsIt() {
         FeatureWorkerOptions opts = FeatureWorkerOptions.defaults(TOPICS, "g", "w-0").withBatchSize(4)
                 .withCommitInterval(Duration.ofMillis(250));
@@ -155,7 +164,8 @@ class FeatureWorkerTest {
         Map<String, Object> producer = FeatureWorker.clientSettings(opts, plain).transactionalProducerConfig("t");
         assertThat(producer).containsEntry("linger.ms", "250")
                 .containsEntry("batch.size", String.valueOf(FeatureWorker.PRODUCER_BATCH_BYTES));
-        assertThat(FeatureWorker.clientSettings(opts, plain).consumerConfig("g")).containsEntry("max.poll.records", "4");
+        assertThat(FeatureWorker.clientSettings(opts, plain).consumerConfig("g"))
+                .as("what the inference thread takes at once: 8 batches of 4").containsEntry("max.poll.records", "32");
         assertThat(FeatureWorker.clientSettings(opts.withCommitInterval(Duration.ZERO), plain)
                 .transactionalProducerConfig("t")).as("a transaction per batch: the library's short linger")
                 .containsEntry("linger.ms", "5");
@@ -279,7 +289,8 @@ class FeatureWorkerTest {
      */
     @Test
     void queuedBatchRunsWhileThePollThreadIsStuckInACommit() throws Exception {
-        LogConsumer consumer = new LogConsumer();
+        int perPartition = 40; // 10 batches: more than the inference thread holds at once
+        LogConsumer consumer = new LogConsumer(perPartition);
         java.util.concurrent.CountDownLatch commitEntered = new java.util.concurrent.CountDownLatch(1);
         java.util.concurrent.CountDownLatch releaseCommit = new java.util.concurrent.CountDownLatch(1);
         FailingProducer producer = new FailingProducer(consumer);
@@ -297,22 +308,24 @@ class FeatureWorkerTest {
         waitFor(() -> !consumer.paused().isEmpty()); // the first batch held in the base, the next ones waiting
         base.open();
         assertThat(commitEntered.await(10, TimeUnit.SECONDS)).as("the first batch's commit began").isTrue();
-        // The poll thread stays in that commit. Before it, it sent the first batch, and the inference thread already
-        // held the second and the third: both run now.
-        assertThat(FeatureWorker.MAX_IN_FLIGHT).isEqualTo(2);
-        waitFor(() -> base.passes.get() == 3);
+        // The poll thread stays in that commit. Before it, it sent the first batch and queued one more in its place,
+        // so the inference thread holds maxInFlight batches behind the first: all of them run now.
+        int held = FeatureWorker.maxInFlight(BATCH);
+        assertThat(1 + held).isLessThan(2 * perPartition / BATCH);
+        waitFor(() -> base.passes.get() == 1 + held);
         Thread.sleep(200);
-        assertThat(base.passes.get()).as("nothing more handed over while the poll thread is stuck").isEqualTo(3);
+        assertThat(base.passes.get()).as("nothing more handed over while the poll thread is stuck").isEqualTo(1 + held);
         releaseCommit.countDown();
-        waitFor(() -> worker.featurizedCount() == 2L * PER_PARTITION);
+        waitFor(() -> worker.featurizedCount() == 2L * perPartition);
         worker.close();
         run.get(10, TimeUnit.SECONDS);
-        assertThat(committedImageIds(producer)).hasSize(2 * PER_PARTITION).doesNotHaveDuplicates();
+        assertThat(committedImageIds(producer)).hasSize(2 * perPartition).doesNotHaveDuplicates();
     }
 
     @Test
     void slowBasePausesAllPartitionsAndKeepsPollingInsteadOfBufferingWithoutBound() throws Exception {
-        LogConsumer consumer = new LogConsumer();
+        int perPartition = 100;
+        LogConsumer consumer = new LogConsumer(perPartition);
         FailingProducer producer = new FailingProducer(consumer);
         FakeBase base = new FakeBase(8).gated();
         FeatureWorker worker = worker(consumer, producer, base);
@@ -324,13 +337,13 @@ class FeatureWorkerTest {
         assertThat(consumer.paused()).as("every assigned partition paused").isEqualTo(consumer.assignment());
         long consumed = consumer.position(p0) + consumer.position(p1);
         assertThat(consumed).as("the batches in flight plus at most one poll beyond a full next batch")
-                .isLessThanOrEqualTo((FeatureWorker.MAX_IN_FLIGHT + 2L) * BATCH - 1).isLessThan(2L * PER_PARTITION);
+                .isLessThanOrEqualTo((FeatureWorker.maxInFlight(BATCH) + 2L) * BATCH - 1).isLessThan(2L * perPartition);
         base.open();
-        waitFor(() -> worker.featurizedCount() == 2L * PER_PARTITION);
+        waitFor(() -> worker.featurizedCount() == 2L * perPartition);
         assertThat(consumer.paused()).isEmpty();
         worker.close();
         run.get(10, TimeUnit.SECONDS);
-        assertThat(committedImageIds(producer)).hasSize(2 * PER_PARTITION).doesNotHaveDuplicates();
+        assertThat(committedImageIds(producer)).hasSize(2 * perPartition).doesNotHaveDuplicates();
     }
 
     @Test
@@ -380,7 +393,8 @@ class FeatureWorkerTest {
 
     @Test
     void partitionsLostWithAnOpenTransactionAbortItAndRewindWithoutLossOrDuplicate() throws Exception {
-        LogConsumer consumer = new LogConsumer();
+        int perPartition = 100; // 25 batches of 100 ms: far from done when the partition is lost
+        LogConsumer consumer = new LogConsumer(perPartition);
         FailingProducer producer = new FailingProducer(consumer);
         FakeBase base = new FakeBase(8).slow(100);
         FeatureWorker worker = worker(consumer, producer, base, Duration.ofSeconds(30));
@@ -395,7 +409,7 @@ class FeatureWorkerTest {
         assertThat(worker.assignment()).as("p0 lost, p1 kept").containsExactly(p1);
         assertThat(producer.aborts.get()).as("the open transaction was aborted").isEqualTo(1);
         assertThat(producer.commits.get()).isZero();
-        drainAndStop(worker, run, producer);
+        drainAndStop(worker, run, producer, perPartition);
         assertThat(consumer.seeks.get()).as("rewound to the committed offsets").isPositive();
     }
 
@@ -438,11 +452,16 @@ class FeatureWorkerTest {
     /** Lets the worker featurize every image, stops it, and checks that each was committed exactly once. */
     private static void drainAndStop(FeatureWorker worker, CompletableFuture<Void> run, FailingProducer producer)
             throws Exception {
-        waitFor(() -> worker.featurizedCount() == 2L * PER_PARTITION);
+        drainAndStop(worker, run, producer, PER_PARTITION);
+    }
+
+    private static void drainAndStop(FeatureWorker worker, CompletableFuture<Void> run, FailingProducer producer,
+                                     int perPartition) throws Exception {
+        waitFor(() -> worker.featurizedCount() == 2L * perPartition);
         worker.close();
         run.get(10, TimeUnit.SECONDS);
         assertThat(committedImageIds(producer)).as("every image exactly once in the committed output")
-                .hasSize(2 * PER_PARTITION).doesNotHaveDuplicates();
+                .hasSize(2 * perPartition).doesNotHaveDuplicates();
     }
 
     private static List<String> committedImageIds(MockProducer<byte[], byte[]> producer) {
@@ -476,10 +495,15 @@ class FeatureWorkerTest {
         final AtomicInteger polls = new AtomicInteger();
 
         LogConsumer() {
+            this(PER_PARTITION);
+        }
+
+        /** Two partitions of {@code perPartition} images each. */
+        LogConsumer(int perPartition) {
             super("earliest");
             for (TopicPartition tp : List.of(p0, p1)) {
                 List<ConsumerRecord<byte[], byte[]>> recs = new ArrayList<>();
-                for (int i = 0; i < PER_PARTITION; i++) {
+                for (int i = 0; i < perPartition; i++) {
                     String id = "img-" + tp.partition() + "-" + i;
                     ConsumerRecord<byte[], byte[]> r = new ConsumerRecord<>(tp.topic(), tp.partition(), i,
                             id.getBytes(StandardCharsets.UTF_8), Corpus.fashionLikePng(i * 31L + tp.partition()));
@@ -490,13 +514,14 @@ class FeatureWorkerTest {
                 log.put(tp, recs);
             }
             updateBeginningOffsets(Map.of(p0, 0L, p1, 0L));
-            updateEndOffsets(Map.of(p0, (long) PER_PARTITION, p1, (long) PER_PARTITION));
+            updateEndOffsets(Map.of(p0, (long) perPartition, p1, (long) perPartition));
             schedulePollTask(() -> rebalance(List.of(p0, p1)));
         }
 
         @Override
         public synchronized ConsumerRecords<byte[], byte[]> poll(Duration timeout) {
-            // One batch per poll (max.poll.records = batch size), from the current position; none of paused partitions.
+            // One batch per poll (a real consumer returns at most max.poll.records, here fewer), from the current
+            // position; none of paused partitions.
             polls.incrementAndGet();
             if (!assignment().isEmpty()) {
                 int room = BATCH;

@@ -37,20 +37,27 @@ public final class BatchFeaturizer {
     public static final String STAGE_EXTRACT = "extract";
 
     /**
-     * Pixel buffers kept for reuse: a worker holds at most two decoded batches at once (one in its forward pass,
-     * one queued behind it), plus one spare.
+     * Pixel buffers kept for reuse by default: two decoded batches (one in the forward pass, one queued behind it),
+     * plus one spare. A worker queueing more batches asks for more ({@link #BatchFeaturizer(BaseNetwork,
+     * ImageDecoder, int)}).
      */
     static final int POOLED_BUFFERS = 3;
 
     private final BaseNetwork base;
     private final ImageDecoder decoder;
-    private final PixelBufferPool buffers = new PixelBufferPool(POOLED_BUFFERS);
+    private final PixelBufferPool buffers;
     /** The last forward pass's input array ({@link #inputArray}); touched only by the thread that extracts. */
     private INDArray input;
 
     public BatchFeaturizer(BaseNetwork base, ImageDecoder decoder) {
+        this(base, decoder, POOLED_BUFFERS);
+    }
+
+    /** @param pooledBuffers pixel buffers kept for reuse: the decoded batches held at once, plus one */
+    public BatchFeaturizer(BaseNetwork base, ImageDecoder decoder, int pooledBuffers) {
         this.base = base;
         this.decoder = decoder;
+        this.buffers = new PixelBufferPool(pooledBuffers);
     }
 
     /** The first cut's ref (the only one unless the base has several cuts). */
