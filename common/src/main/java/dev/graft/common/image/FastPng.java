@@ -1,5 +1,7 @@
 package dev.graft.common.image;
 
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.Set;
 import java.util.zip.DataFormatException;
 import java.util.zip.Inflater;
@@ -36,7 +38,8 @@ final class FastPng {
      * @throws ImageRejectedException when the guard refuses the header (the ImageIO path refuses it the same way)
      */
     static RgbImage decode(byte[] b, ImageGuard guard) {
-        if (b == null || b.length < SIGNATURE.length + 25 || !hasSignature(b)) {
+        if (b == null || b.length < SIGNATURE.length + 25
+                || !Arrays.equals(b, 0, SIGNATURE.length, SIGNATURE, 0, SIGNATURE.length)) {
             return null;
         }
         int p = SIGNATURE.length;
@@ -64,15 +67,6 @@ final class FastPng {
             return null;
         }
         return new RgbImage((int) w, (int) h, toRgb(raw, (int) w, (int) h, channels, colour));
-    }
-
-    private static boolean hasSignature(byte[] b) {
-        for (int i = 0; i < SIGNATURE.length; i++) {
-            if (b[i] != SIGNATURE[i]) {
-                return false;
-            }
-        }
-        return true;
     }
 
     private static int channels(int colour) {
@@ -123,7 +117,7 @@ final class FastPng {
                     if (type(b, p + 4, "IEND")) {
                         return got == size && p + 12 + len == b.length ? raw : null;
                     }
-                    if (!HARMLESS.contains(new String(b, p + 4, 4, java.nio.charset.StandardCharsets.ISO_8859_1))) {
+                    if (!HARMLESS.contains(new String(b, p + 4, 4, StandardCharsets.ISO_8859_1))) {
                         return null;
                     }
                 }
