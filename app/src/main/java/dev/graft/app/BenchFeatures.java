@@ -103,6 +103,11 @@ final class BenchFeatures {
                         + "timed as W extractors side by side and the faster layout counts (default: ${DEFAULT-VALUE}).")
         int pipelineWorkers;
 
+        @Option(names = "--queued-images", defaultValue = "" + FeatureWorkerOptions.DEFAULT_QUEUED_IMAGES, paramLabel = "N",
+                description = "The pipeline worker's --queued-images: images on its inference thread at once, running "
+                        + "and queued (default: ${DEFAULT-VALUE}).")
+        int queuedImages;
+
         @Option(names = "--repeats", defaultValue = "" + FeatureBench.DEFAULT_REPEATS, paramLabel = "R",
                 description = "Times (a) and (b) each run per point, interleaved; each counts with its median "
                         + "(default: ${DEFAULT-VALUE}).")
@@ -162,7 +167,7 @@ final class BenchFeatures {
                         !noDecodeAhead, !noPipelineWarmUp, Durations.parse(commitInterval),
                         pipelineWorkers, repeats, backgroundNice, brokerNice,
                         FeatureWorkerOptions.BackgroundPolicy.parse(backgroundPolicy),
-                        brokerPolicy(brokerPolicy));
+                        brokerPolicy(brokerPolicy), queuedImages);
             } catch (IllegalArgumentException e) {
                 throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
             }

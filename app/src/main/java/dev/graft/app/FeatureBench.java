@@ -62,14 +62,15 @@ public final class FeatureBench {
                            boolean workerWarmUp, boolean decodeAhead, boolean pipelineWarmUp,
                            java.time.Duration commitInterval, int pipelineWorkers, int repeats, int backgroundNice,
                            int brokerNice, FeatureWorkerOptions.BackgroundPolicy backgroundPolicy,
-                           FeatureWorkerOptions.BackgroundPolicy brokerPolicy) {
+                           FeatureWorkerOptions.BackgroundPolicy brokerPolicy, int queuedImages) {
         public Settings(String baseSpec, String cut, List<Integer> resolutions, List<Integer> batches, int images,
                         int warmup, int threads, boolean pipeline, boolean torch, Path modelCache, TorchPeer peer) {
             this(baseSpec, cut, resolutions, batches, images, warmup, threads, pipeline, torch, modelCache, peer,
                     "folded", false, false, false, DEFAULT_AUTO_SECONDS, false, true, true,
                     FeatureWorkerOptions.DEFAULT_COMMIT_INTERVAL, 1, DEFAULT_REPEATS,
                     FeatureWorkerOptions.DEFAULT_BACKGROUND_NICE, FeatureWorkerOptions.DEFAULT_BACKGROUND_NICE,
-                    FeatureWorkerOptions.DEFAULT_BACKGROUND_POLICY, DEFAULT_BROKER_POLICY);
+                    FeatureWorkerOptions.DEFAULT_BACKGROUND_POLICY, DEFAULT_BROKER_POLICY,
+                    FeatureWorkerOptions.DEFAULT_QUEUED_IMAGES);
         }
 
         public Settings {
@@ -81,6 +82,10 @@ public final class FeatureBench {
             FeatureWorkerOptions.requireBackgroundNice(backgroundNice);
             java.util.Objects.requireNonNull(backgroundPolicy, "backgroundPolicy");
             java.util.Objects.requireNonNull(brokerPolicy, "brokerPolicy");
+            if (queuedImages < 1 || queuedImages > FeatureWorkerOptions.MAX_QUEUED_IMAGES) {
+                throw new IllegalArgumentException("queued images must be in 1.." + FeatureWorkerOptions.MAX_QUEUED_IMAGES
+                        + ", got " + queuedImages);
+            }
             if (brokerNice < 0 || brokerNice > ThreadNice.MAX) {
                 throw new IllegalArgumentException("broker nice must be in 0.." + ThreadNice.MAX + ", got " + brokerNice);
             }
@@ -395,7 +400,7 @@ public final class FeatureBench {
         return new PipelineRig(KafkaSettings.of(broker.bootstrapServers()), bases, res, batch, o -> o.withWarmUp(s.workerWarmUp())
                 .withDecodeAhead(s.decodeAhead()).withCommitInterval(s.commitInterval())
                 .withBackgroundNice(s.backgroundNice()).withBackgroundPolicy(s.backgroundPolicy())
-                .withOmpThreads(workers > 1 ? threadsPerWorker() : 0));
+                .withOmpThreads(workers > 1 ? threadsPerWorker() : 0).withQueuedImages(s.queuedImages()));
     }
 
     /**
@@ -960,6 +965,7 @@ public final class FeatureBench {
         root.put("executor", s.executor());
         root.put("decode_ahead", s.decodeAhead());
         root.put("commit_interval_ms", s.commitInterval().toMillis());
+        root.put("queued_images", s.queuedImages());
         root.put("background_policy", s.backgroundPolicy().wire());
         root.put("background_nice", s.backgroundNice());
         root.put("broker_policy", s.brokerPolicy().wire());

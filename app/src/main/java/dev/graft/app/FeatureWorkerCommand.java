@@ -66,6 +66,13 @@ final class FeatureWorkerCommand implements Callable<Integer> {
                     + "(default: ${DEFAULT-VALUE}; max 30s).")
     String commitInterval;
 
+    @Option(names = "--queued-images", defaultValue = "" + FeatureWorkerOptions.DEFAULT_QUEUED_IMAGES, paramLabel = "N",
+            description = "Images on the inference thread at once, running and queued (decoded ahead), unless two "
+                    + "batches hold more: enough to keep the forward pass busy while the poll thread commits. Lower it "
+                    + "to save memory (one pixel buffer per queued batch) (default: ${DEFAULT-VALUE}; 1.."
+                    + FeatureWorkerOptions.MAX_QUEUED_IMAGES + ").")
+    int queuedImages;
+
     @Option(names = "--omp-threads", defaultValue = "0", paramLabel = "N",
             description = "OpenMP threads of this worker's forward passes; 0 = OMP_NUM_THREADS (default: ${DEFAULT-VALUE}). "
                     + "On a small base several workers with one thread each beat one with all cores (README, Benchmarks).")
@@ -120,6 +127,10 @@ final class FeatureWorkerCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), "--background-policy: " + e.getMessage());
         }
+        if (queuedImages < 1 || queuedImages > FeatureWorkerOptions.MAX_QUEUED_IMAGES) {
+            throw new ParameterException(spec.commandLine(), "--queued-images must be in 1.."
+                    + FeatureWorkerOptions.MAX_QUEUED_IMAGES + ", got " + queuedImages);
+        }
         java.time.Duration interval;
         try {
             interval = Durations.parse(commitInterval);
@@ -142,7 +153,8 @@ final class FeatureWorkerCommand implements Callable<Integer> {
                             workerId != null ? workerId : "fw-" + UUID.randomUUID().toString().substring(0, 8))
                     .withBatchSize(batchSize).withWarmUp(warmUp)
                     .withDecodeAhead(decodeAhead).withCommitInterval(interval).withOmpThreads(ompThreads)
-                    .withBackgroundNice(backgroundNice).withBackgroundPolicy(policy);
+                    .withBackgroundNice(backgroundNice).withBackgroundPolicy(policy)
+                    .withQueuedImages(queuedImages);
             FeatureWorker worker = FeatureWorker.create(options, settings, network);
             if (server != null) {
                 GraftMetrics.bindFeatureWorker(server.registry(), worker, options.workerId());

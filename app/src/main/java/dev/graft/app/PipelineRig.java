@@ -135,6 +135,8 @@ final class PipelineRig implements AutoCloseable {
         long batches0 = sum(FeatureWorker::batchCount);
         FeatureWorker.InferenceTime[] inf0 = workers.stream().map(FeatureWorker::inferenceTime)
                 .toArray(FeatureWorker.InferenceTime[]::new);
+        FeatureWorker.CommitTime[] commit0 = workers.stream().map(FeatureWorker::commitTime)
+                .toArray(FeatureWorker.CommitTime[]::new);
         Map<Integer, ThreadCpu.Sample> threads0 = ThreadCpu.snapshot();
         long cpu0 = FeatureBench.cpuNanos();
         long switches0 = ThreadCpu.voluntarySwitches(INFERENCE_THREADS);
@@ -172,6 +174,18 @@ final class PipelineRig implements AutoCloseable {
                 forward / 1e6 / nBatches, encode / 1e6 / nBatches, 100 * busy, switches < 0 ? ""
                         : String.format(Locale.ROOT, ", %.1f voluntary context switches per batch with its OpenMP "
                                 + "helpers", (double) switches / nBatches)));
+        long commits = 0, commitNanos = 0, longest = 0;
+        for (int i = 0; i < workers.size(); i++) {
+            FeatureWorker.CommitTime now = workers.get(i).commitTime();
+            commits += now.commits() - commit0[i].commits();
+            commitNanos += now.nanos() - commit0[i].nanos();
+            longest = Math.max(longest, now.longestNanos());
+        }
+        if (commits > 0) {
+            described.add(String.format(Locale.ROOT, "%s pipeline poll thread committing (offsets and commit): %d commits, "
+                    + "%.1f ms each (the longest since the workers started %.1f ms)", label, commits,
+                    commitNanos / 1e6 / commits, longest / 1e6));
+        }
         if (!byThread.isEmpty()) {
             described.add(String.format(Locale.ROOT, "%s pipeline CPU-ms per image by thread: %s", label,
                     ThreadCpu.perImage(byThread, n, 8)));

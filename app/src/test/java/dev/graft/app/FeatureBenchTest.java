@@ -84,18 +84,18 @@ class FeatureBenchTest {
     void pipelineWorkersMustFitTheThreadBudgetAndTheCommitIntervalTheWorkersLimit() {
         assertThatThrownBy(() -> new FeatureBench.Settings("b", "c", List.of(96), List.of(8), 8, 1, 2, false, false,
                 Path.of("."), null, "folded", false, false, false, 15, false, true, true, java.time.Duration.ZERO, 3, 3, 10, 10, dev.graft.featureworker.FeatureWorkerOptions.BackgroundPolicy.IDLE,
-                dev.graft.featureworker.FeatureWorkerOptions.BackgroundPolicy.IDLE))
+                dev.graft.featureworker.FeatureWorkerOptions.BackgroundPolicy.IDLE, 128))
                 .hasMessageContaining("pipeline workers must be in 1..2");
         assertThatThrownBy(() -> new FeatureBench.Settings("b", "c", List.of(96), List.of(8), 8, 1, 2, false, false,
                 Path.of("."), null, "folded", false, false, false, 15, false, true, true, java.time.Duration.ZERO, 0, 3, 10, 10, dev.graft.featureworker.FeatureWorkerOptions.BackgroundPolicy.IDLE,
-                dev.graft.featureworker.FeatureWorkerOptions.BackgroundPolicy.IDLE))
+                dev.graft.featureworker.FeatureWorkerOptions.BackgroundPolicy.IDLE, 128))
                 .hasMessageContaining("pipeline workers");
         assertThat(new FeatureBench.Settings("b", "c", List.of(96), List.of(8), 8, 1, 2, false, false, Path.of("."), null,
                 "folded", false, false, false, 15, false, true, true, java.time.Duration.ZERO, 2, 3, 10, 10, dev.graft.featureworker.FeatureWorkerOptions.BackgroundPolicy.IDLE,
-                dev.graft.featureworker.FeatureWorkerOptions.BackgroundPolicy.IDLE).pipelineWorkers()).isEqualTo(2);
+                dev.graft.featureworker.FeatureWorkerOptions.BackgroundPolicy.IDLE, 128).pipelineWorkers()).isEqualTo(2);
         assertThatThrownBy(() -> new FeatureBench.Settings("b", "c", List.of(96), List.of(8), 8, 1, 2, false, false,
                 Path.of("."), null, "folded", false, false, false, 15, false, true, true, java.time.Duration.ofMinutes(1), 1, 3, 10, 10, dev.graft.featureworker.FeatureWorkerOptions.BackgroundPolicy.IDLE,
-                dev.graft.featureworker.FeatureWorkerOptions.BackgroundPolicy.IDLE))
+                dev.graft.featureworker.FeatureWorkerOptions.BackgroundPolicy.IDLE, 128))
                 .hasMessageContaining("commit interval must be in [0, 30s]");
     }
 
@@ -109,11 +109,11 @@ class FeatureBenchTest {
         assertThatThrownBy(() -> FeatureBench.median(List.of())).hasMessageContaining("no values");
         assertThatThrownBy(() -> new FeatureBench.Settings("b", "c", List.of(96), List.of(8), 8, 1, 2, false, false,
                 Path.of("."), null, "folded", false, false, false, 15, false, true, true, java.time.Duration.ZERO, 1, 0, 10, 10, dev.graft.featureworker.FeatureWorkerOptions.BackgroundPolicy.IDLE,
-                dev.graft.featureworker.FeatureWorkerOptions.BackgroundPolicy.IDLE))
+                dev.graft.featureworker.FeatureWorkerOptions.BackgroundPolicy.IDLE, 128))
                 .hasMessageContaining("repeats must be in 1..15");
         assertThatThrownBy(() -> new FeatureBench.Settings("b", "c", List.of(96), List.of(8), 8, 1, 2, false, false,
                 Path.of("."), null, "folded", false, false, false, 15, false, true, true, java.time.Duration.ZERO, 1, 3, 10, 20, dev.graft.featureworker.FeatureWorkerOptions.BackgroundPolicy.IDLE,
-                dev.graft.featureworker.FeatureWorkerOptions.BackgroundPolicy.IDLE))
+                dev.graft.featureworker.FeatureWorkerOptions.BackgroundPolicy.IDLE, 128))
                 .hasMessageContaining("broker nice must be in 0..19, got 20");
     }
 
@@ -223,7 +223,7 @@ class FeatureBenchTest {
         assertThatThrownBy(() -> new FeatureBench.Settings("b", "c", List.of(96), List.of(8), 0, 1, 2, false, false,
                 Path.of("."), null, "folded", false, false, false, 0, true, true, true,
                 java.time.Duration.ZERO, 1, 3, 10, 10, dev.graft.featureworker.FeatureWorkerOptions.BackgroundPolicy.IDLE,
-                dev.graft.featureworker.FeatureWorkerOptions.BackgroundPolicy.IDLE)).hasMessageContaining("auto seconds");
+                dev.graft.featureworker.FeatureWorkerOptions.BackgroundPolicy.IDLE, 128)).hasMessageContaining("auto seconds");
     }
 
     @Test

@@ -119,6 +119,11 @@ class GraftCliBadInputTest {
         Run omp = run("feature-worker", "--omp-threads", "-1", "--bootstrap-servers", "localhost:1");
         assertThat(omp.code()).isEqualTo(2);
         assertThat(omp.err()).contains("--omp-threads must be >= 0");
+        for (String queued : new String[] {"0", "4097"}) {
+            Run r = run("feature-worker", "--queued-images", queued, "--bootstrap-servers", "localhost:1");
+            assertThat(r.code()).as(queued).isEqualTo(2);
+            assertThat(r.err()).contains("--queued-images must be in 1..4096, got " + queued);
+        }
         for (String nice : new String[] {"20", "-1"}) {
             Run r = run("feature-worker", "--background-nice", nice, "--bootstrap-servers", "localhost:1");
             assertThat(r.code()).as(nice).isEqualTo(2);

@@ -93,7 +93,8 @@ public final class BaseFollower implements Runnable, AutoCloseable {
         return new FeatureWorkerOptions(parent.topics(), followGroup + ".base-" + baseId,
                 parent.workerId() + ".base-" + baseId, parent.batchSize(), parent.maxBatchWait(),
                 parent.shutdownTimeout(), parent.retryBackoff(), parent.warmUp(), parent.decodeAhead(),
-                parent.commitInterval(), parent.ompThreads(), parent.backgroundPolicy(), parent.backgroundNice());
+                parent.commitInterval(), parent.ompThreads(), parent.backgroundPolicy(), parent.backgroundNice(),
+                parent.queuedImages());
     }
 
     /** Ids of the bases followed now, oldest first (a snapshot; for tests and logs). */

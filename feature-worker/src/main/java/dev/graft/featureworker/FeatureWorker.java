@@ -54,8 +54,9 @@ import org.slf4j.MDC;
  * {@code read_committed}, so every image's vector appears exactly once or not at all.
  *
  * <p>Threads: the poll thread ({@link #run()}) alone owns the consumer and the producer; the forward pass and
- * Arrow encoding run on one inference thread. At most {@link #maxInFlight(int)} batches are in flight there: one
- * running and full ones queued behind it (at least one, and {@link #QUEUED_IMAGES} images in all), so the next
+ * Arrow encoding run on one inference thread. At most {@link #maxInFlight(int, int)} batches are in flight there:
+ * one running and full ones queued behind it (at least one, and {@link FeatureWorkerOptions#queuedImages()} images in
+ * all), so the next
  * forward pass starts the moment the last one ends, without waiting for the poll thread (which runs at a lower
  * priority and gets a core mostly when the inference thread has nothing to do) to hand it over. When the next batch
  * is full too, all
@@ -92,24 +93,18 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
     /** Poll timeout while a batch is in flight and the next one still has room: how late a finished batch is seen. */
     private static final Duration POLL_IN_FLIGHT = Duration.ofMillis(10);
     /**
-     * Images on the inference thread at once (running and queued), unless two batches hold more. The poll thread
-     * runs at {@code SCHED_IDLE}; while the forward pass keeps both cores busy (libgomp's helpers spin between
-     * layers) it gets a core only when the inference thread runs out of work. With two batches in flight (one
-     * running, one queued) the inference thread ran out every second batch: in the thirteenth session's grid, at
-     * 96 px batch 1, it was 63-81% busy and at batch 8 87-88%, although its forward passes ran as fast as the bare
-     * base's. Each such gap costs the poll thread's wake-up, sends and commit round trips; a deeper queue shares one
-     * gap among more batches. 32 images are 0.3 s of forward passes at 96 px, 1 s at 224 px and batch 1.
+     * Batches on the inference thread at once for {@code batchSize} and {@code queuedImages}
+     * ({@link FeatureWorkerOptions#queuedImages()}): at least two (the running one and one queued behind it, so no
+     * forward pass waits for the poll thread to notice the last one's end), and enough for {@code queuedImages}.
      */
-    static final int QUEUED_IMAGES = 32;
-
-    /**
-     * Batches on the inference thread at once for {@code batchSize}: at least two (the running one and one queued
-     * behind it, so no forward pass waits for the poll thread to notice the last one's end), and enough for
-     * {@link #QUEUED_IMAGES} images.
-     */
-    static int maxInFlight(int batchSize) {
+    static int maxInFlight(int batchSize, int queuedImages) {
         if (batchSize < 1) throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
-        return Math.max(2, (QUEUED_IMAGES + batchSize - 1) / batchSize);
+        if (queuedImages < 1) throw new IllegalArgumentException("queued images must be >= 1, got " + queuedImages);
+        return Math.max(2, (queuedImages + batchSize - 1) / batchSize);
+    }
+
+    static int maxInFlight(FeatureWorkerOptions o) {
+        return maxInFlight(o.batchSize(), o.queuedImages());
     }
 
     private final FeatureWorkerOptions options;
@@ -126,6 +121,10 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
     private final AtomicLong decodeNanos = new AtomicLong();
     private final AtomicLong forwardNanos = new AtomicLong();
     private final AtomicLong encodeNanos = new AtomicLong();
+    /** Poll-thread time (ns) blocked in sending offsets and committing, and how many commits. */
+    private final AtomicLong commitNanos = new AtomicLong();
+    private final AtomicLong commits = new AtomicLong();
+    private final AtomicLong longestCommitNanos = new AtomicLong();
 
     // Owned by the poll thread.
     /** Records consumed but not yet handed to the inference thread, in arrival order. */
@@ -184,7 +183,7 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
         this.consumerFactory = consumerFactory;
         this.producerFactory = producerFactory;
         this.featurizer = featurizer;
-        this.maxInFlight = maxInFlight(options.batchSize());
+        this.maxInFlight = maxInFlight(options);
         if (featurizer != null) {
             for (BaseRef r : featurizer.baseRefs()) refsById.put(r.id(), r);
         }
@@ -195,7 +194,7 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
         KafkaSettings k = clientSettings(options, kafka);
         return new FeatureWorker(options, () -> k.consumer(options.groupId()),
                 () -> k.transactionalProducer(options.transactionalId()),
-                new BatchFeaturizer(base, new ImageDecoder(), maxInFlight(options.batchSize()) + 1));
+                new BatchFeaturizer(base, new ImageDecoder(), maxInFlight(options) + 1));
     }
 
     /** Producer batches up to this size, so a transaction's small feature records go in a few requests. */
@@ -210,7 +209,7 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
      * into a few per transaction. {@code linger.ms} and {@code batch.size} given as pass-through properties win.
      */
     static KafkaSettings clientSettings(FeatureWorkerOptions options, KafkaSettings kafka) {
-        return kafka.with("max.poll.records", String.valueOf(options.batchSize() * maxInFlight(options.batchSize())))
+        return kafka.with("max.poll.records", String.valueOf(options.batchSize() * maxInFlight(options)))
                 .withDefault("linger.ms", String.valueOf(Math.max(5, options.commitInterval().toMillis())))
                 .withDefault("batch.size", String.valueOf(PRODUCER_BATCH_BYTES));
     }
@@ -239,6 +238,17 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
 
     public InferenceTime inferenceTime() {
         return new InferenceTime(decodeNanos.get(), forwardNanos.get(), encodeNanos.get());
+    }
+
+    /**
+     * The poll thread's time blocked committing ({@code sendOffsetsToTransaction} and {@code commitTransaction}),
+     * summed over {@code commits} successful commits, and the longest one: while it lasts, nothing new reaches the
+     * inference thread.
+     */
+    public record CommitTime(long commits, long nanos, long longestNanos) {}
+
+    public CommitTime commitTime() {
+        return new CommitTime(commits.get(), commitNanos.get(), longestCommitNanos.get());
     }
 
     /** The images-topic partitions this worker holds now (empty before it joined its group and after it left). */
@@ -594,9 +604,14 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
     /** On the poll thread: the open transaction's input offsets, then commit; counts and logs its batches. */
     private void commitOpen() {
         OpenTransaction t = open;
+        long t0 = System.nanoTime();
         producer.sendOffsetsToTransaction(t.offsets, consumer.groupMetadata());
         producer.commitTransaction();
+        long took = System.nanoTime() - t0;
         open = null;
+        commitNanos.addAndGet(took);
+        commits.incrementAndGet();
+        longestCommitNanos.accumulateAndGet(took, Math::max);
         for (Sent b : t.batches) {
             Output out = b.output();
             featurized.addAndGet(out.images());

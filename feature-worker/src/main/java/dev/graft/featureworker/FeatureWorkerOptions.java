@@ -38,11 +38,20 @@ import java.util.Objects;
  *                         barrier. See {@link BackgroundPolicy}
  * @param backgroundNice the Linux nice value (0..19; 0 = leave priorities alone) of those threads under
  *                       {@link BackgroundPolicy#NICE}
+ * @param queuedImages images handed to the inference thread at once (the running batch and those queued behind it,
+ *                     decoded ahead), unless two batches hold more. The queue must outlast the poll thread's commit:
+ *                     while {@code sendOffsetsToTransaction} and {@code commitTransaction} block it, nothing new is
+ *                     handed over. Under a forward pass that keeps every core busy, the worker's background threads
+ *                     and (in {@code graft bench features}) the embedded broker get little CPU, and sending the offsets
+ *                     took 100-530 ms at 96 px batch 1 (3-11 ms with the cores idle): 32 queued images (0.3 s of forward
+ *                     passes there) ran dry during most commits. More costs memory: one pooled pixel buffer per queued
+ *                     batch (0.6 MB per image at 224 px, 0.1 MB at 96), and more work discarded and redone after a
+ *                     rebalance or an aborted transaction
  */
 public record FeatureWorkerOptions(Topics topics, String groupId, String workerId, int batchSize,
                                    Duration maxBatchWait, Duration shutdownTimeout, Duration retryBackoff,
                                    boolean warmUp, boolean decodeAhead, Duration commitInterval, int ompThreads,
-                                   BackgroundPolicy backgroundPolicy, int backgroundNice) {
+                                   BackgroundPolicy backgroundPolicy, int backgroundNice, int queuedImages) {
 
     /** How the worker's background threads yield to its forward pass (Linux; elsewhere they run at equal priority). */
     public enum BackgroundPolicy {
@@ -79,6 +88,10 @@ public record FeatureWorkerOptions(Topics topics, String groupId, String workerI
     public static final int DEFAULT_BACKGROUND_NICE = 10;
     public static final int MAX_NICE = 19;
 
+    /** 128 images: 1.3 s of forward passes at 96 px and batch 1 here, 3 s at 224 px (README, Benchmarks). */
+    public static final int DEFAULT_QUEUED_IMAGES = 128;
+    public static final int MAX_QUEUED_IMAGES = 4096;
+
     /** Keeps one Arrow batch (256 x 2048 floats = 2 MiB) well under Topics.MAX_MESSAGE_BYTES. */
     public static final int MAX_BATCH = 256;
 
@@ -98,55 +111,63 @@ public record FeatureWorkerOptions(Topics topics, String groupId, String workerI
         }
         Objects.requireNonNull(backgroundPolicy, "backgroundPolicy");
         requireBackgroundNice(backgroundNice);
+        if (queuedImages < 1 || queuedImages > MAX_QUEUED_IMAGES) {
+            throw new IllegalArgumentException("queued images must be in 1.." + MAX_QUEUED_IMAGES + ", got " + queuedImages);
+        }
     }
 
     /** Without the warm-up pass, with decode-ahead and the default commit interval. */
     public FeatureWorkerOptions(Topics topics, String groupId, String workerId, int batchSize, Duration maxBatchWait,
                                 Duration shutdownTimeout, Duration retryBackoff) {
         this(topics, groupId, workerId, batchSize, maxBatchWait, shutdownTimeout, retryBackoff, false, true,
-                DEFAULT_COMMIT_INTERVAL, 0, DEFAULT_BACKGROUND_POLICY, DEFAULT_BACKGROUND_NICE);
+                DEFAULT_COMMIT_INTERVAL, 0, DEFAULT_BACKGROUND_POLICY, DEFAULT_BACKGROUND_NICE, DEFAULT_QUEUED_IMAGES);
     }
 
     public static FeatureWorkerOptions defaults(Topics topics, String groupId, String workerId) {
         return new FeatureWorkerOptions(topics, groupId, workerId, 16, Duration.ofMillis(500),
                 Duration.ofSeconds(30), Duration.ofSeconds(1), false, true, DEFAULT_COMMIT_INTERVAL, 0,
-                DEFAULT_BACKGROUND_POLICY, DEFAULT_BACKGROUND_NICE);
+                DEFAULT_BACKGROUND_POLICY, DEFAULT_BACKGROUND_NICE, DEFAULT_QUEUED_IMAGES);
     }
 
     public FeatureWorkerOptions withBatchSize(int n) {
         return new FeatureWorkerOptions(topics, groupId, workerId, n, maxBatchWait, shutdownTimeout, retryBackoff, warmUp,
-                decodeAhead, commitInterval, ompThreads, backgroundPolicy, backgroundNice);
+                decodeAhead, commitInterval, ompThreads, backgroundPolicy, backgroundNice, queuedImages);
     }
 
     public FeatureWorkerOptions withWarmUp(boolean on) {
         return new FeatureWorkerOptions(topics, groupId, workerId, batchSize, maxBatchWait, shutdownTimeout, retryBackoff, on,
-                decodeAhead, commitInterval, ompThreads, backgroundPolicy, backgroundNice);
+                decodeAhead, commitInterval, ompThreads, backgroundPolicy, backgroundNice, queuedImages);
     }
 
     public FeatureWorkerOptions withDecodeAhead(boolean on) {
         return new FeatureWorkerOptions(topics, groupId, workerId, batchSize, maxBatchWait, shutdownTimeout, retryBackoff,
-                warmUp, on, commitInterval, ompThreads, backgroundPolicy, backgroundNice);
+                warmUp, on, commitInterval, ompThreads, backgroundPolicy, backgroundNice, queuedImages);
     }
 
     public FeatureWorkerOptions withCommitInterval(Duration d) {
         return new FeatureWorkerOptions(topics, groupId, workerId, batchSize, maxBatchWait, shutdownTimeout, retryBackoff,
-                warmUp, decodeAhead, d, ompThreads, backgroundPolicy, backgroundNice);
+                warmUp, decodeAhead, d, ompThreads, backgroundPolicy, backgroundNice, queuedImages);
     }
 
     public FeatureWorkerOptions withOmpThreads(int n) {
         return new FeatureWorkerOptions(topics, groupId, workerId, batchSize, maxBatchWait, shutdownTimeout, retryBackoff,
-                warmUp, decodeAhead, commitInterval, n, backgroundPolicy, backgroundNice);
+                warmUp, decodeAhead, commitInterval, n, backgroundPolicy, backgroundNice, queuedImages);
     }
 
     /** Policy {@link BackgroundPolicy#NICE} with this nice value (0 leaves priorities alone). */
     public FeatureWorkerOptions withBackgroundNice(int nice) {
         return new FeatureWorkerOptions(topics, groupId, workerId, batchSize, maxBatchWait, shutdownTimeout, retryBackoff,
-                warmUp, decodeAhead, commitInterval, ompThreads, BackgroundPolicy.NICE, nice);
+                warmUp, decodeAhead, commitInterval, ompThreads, BackgroundPolicy.NICE, nice, queuedImages);
     }
 
     public FeatureWorkerOptions withBackgroundPolicy(BackgroundPolicy policy) {
         return new FeatureWorkerOptions(topics, groupId, workerId, batchSize, maxBatchWait, shutdownTimeout, retryBackoff,
-                warmUp, decodeAhead, commitInterval, ompThreads, policy, backgroundNice);
+                warmUp, decodeAhead, commitInterval, ompThreads, policy, backgroundNice, queuedImages);
+    }
+
+    public FeatureWorkerOptions withQueuedImages(int n) {
+        return new FeatureWorkerOptions(topics, groupId, workerId, batchSize, maxBatchWait, shutdownTimeout, retryBackoff,
+                warmUp, decodeAhead, commitInterval, ompThreads, backgroundPolicy, backgroundNice, n);
     }
 
     /** Throws {@link IllegalArgumentException} unless {@code nice} is in 0..{@link #MAX_NICE}. */

@@ -148,24 +148,30 @@ class FeatureWorkerTest {
     }
 
     @Test
-    void queueHoldsTwoBatchesOrThirtyTwoImages() {
-        assertThat(FeatureWorker.maxInFlight(1)).isEqualTo(32);
-        assertThat(FeatureWorker.maxInFlight(8)).isEqualTo(4);
-        assertThat(FeatureWorker.maxInFlight(10)).isEqualTo(4);
-        assertThat(FeatureWorker.maxInFlight(16)).isEqualTo(2);
-        assertThat(FeatureWorker.maxInFlight(64)).isEqualTo(2);
+    void queueHoldsTwoBatchesOrTheQueuedImages() {
+        assertThat(FeatureWorker.maxInFlight(1, 32)).isEqualTo(32);
+        assertThat(FeatureWorker.maxInFlight(8, 32)).isEqualTo(4);
+        assertThat(FeatureWorker.maxInFlight(10, 32)).isEqualTo(4);
+        assertThat(FeatureWorker.maxInFlight(16, 32)).isEqualTo(2);
+        assertThat(FeatureWorker.maxInFlight(64, 32)).isEqualTo(2);
+        assertThat(FeatureWorker.maxInFlight(16, 128)).isEqualTo(8);
+        assertThat(FeatureWorker.maxInFlight(FeatureWorkerOptions.defaults(TOPICS, "g", "w").withBatchSize(1)))
+                .as("the default").isEqualTo(FeatureWorkerOptions.DEFAULT_QUEUED_IMAGES);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> FeatureWorkerOptions.defaults(TOPICS, "g", "w").withQueuedImages(0))
+                .hasMessageContaining("queued images must be in 1..4096, got 0");
     }
 
     @Test
     void producerLingersUpToTheCommitIntervalUnlessTheUserSetsIt() {
         FeatureWorkerOptions opts = FeatureWorkerOptions.defaults(TOPICS, "g", "w-0").withBatchSize(4)
-                .withCommitInterval(Duration.ofMillis(250));
+                .withCommitInterval(Duration.ofMillis(250)).withQueuedImages(30);
         dev.graft.common.kafka.KafkaSettings plain = dev.graft.common.kafka.KafkaSettings.of("localhost:1");
         Map<String, Object> producer = FeatureWorker.clientSettings(opts, plain).transactionalProducerConfig("t");
         assertThat(producer).containsEntry("linger.ms", "250")
                 .containsEntry("batch.size", String.valueOf(FeatureWorker.PRODUCER_BATCH_BYTES));
         assertThat(FeatureWorker.clientSettings(opts, plain).consumerConfig("g"))
-                .as("what the inference thread takes at once: 8 batches of 4").containsEntry("max.poll.records", "32");
+                .as("what the inference thread takes at once: 8 batches of 4 (30 images rounded up)")
+                .containsEntry("max.poll.records", "32");
         assertThat(FeatureWorker.clientSettings(opts.withCommitInterval(Duration.ZERO), plain)
                 .transactionalProducerConfig("t")).as("a transaction per batch: the library's short linger")
                 .containsEntry("linger.ms", "5");
@@ -256,7 +262,7 @@ class FeatureWorkerTest {
         FakeBase base = new FakeBase(8).gated();
         FeatureWorkerOptions opts = new FeatureWorkerOptions(TOPICS, "g", "w-0", BATCH, Duration.ofMillis(50),
                 Duration.ofSeconds(5), Duration.ofMillis(10), true, true, Duration.ZERO, 0,
-                FeatureWorkerOptions.BackgroundPolicy.NICE, 0);
+                FeatureWorkerOptions.BackgroundPolicy.NICE, 0, FeatureWorkerOptions.DEFAULT_QUEUED_IMAGES);
         FeatureWorker worker = new FeatureWorker(opts, () -> consumer, () -> producer, new BatchFeaturizer(base, new ImageDecoder()));
         CompletableFuture<Void> run = CompletableFuture.runAsync(worker);
         assertThat(base.awaitForwardPass()).isTrue();
@@ -289,7 +295,7 @@ class FeatureWorkerTest {
      */
     @Test
     void queuedBatchRunsWhileThePollThreadIsStuckInACommit() throws Exception {
-        int perPartition = 40; // 10 batches: more than the inference thread holds at once
+        int perPartition = 100; // 25 batches: more than the inference thread holds at once
         LogConsumer consumer = new LogConsumer(perPartition);
         java.util.concurrent.CountDownLatch commitEntered = new java.util.concurrent.CountDownLatch(1);
         java.util.concurrent.CountDownLatch releaseCommit = new java.util.concurrent.CountDownLatch(1);
@@ -310,7 +316,7 @@ class FeatureWorkerTest {
         assertThat(commitEntered.await(10, TimeUnit.SECONDS)).as("the first batch's commit began").isTrue();
         // The poll thread stays in that commit. Before it, it sent the first batch and queued one more in its place,
         // so the inference thread holds maxInFlight batches behind the first: all of them run now.
-        int held = FeatureWorker.maxInFlight(BATCH);
+        int held = FeatureWorker.maxInFlight(BATCH, FeatureWorkerOptions.DEFAULT_QUEUED_IMAGES);
         assertThat(1 + held).isLessThan(2 * perPartition / BATCH);
         waitFor(() -> base.passes.get() == 1 + held);
         Thread.sleep(200);
@@ -337,7 +343,7 @@ class FeatureWorkerTest {
         assertThat(consumer.paused()).as("every assigned partition paused").isEqualTo(consumer.assignment());
         long consumed = consumer.position(p0) + consumer.position(p1);
         assertThat(consumed).as("the batches in flight plus at most one poll beyond a full next batch")
-                .isLessThanOrEqualTo((FeatureWorker.maxInFlight(BATCH) + 2L) * BATCH - 1).isLessThan(2L * perPartition);
+                .isLessThanOrEqualTo((FeatureWorker.maxInFlight(BATCH, FeatureWorkerOptions.DEFAULT_QUEUED_IMAGES) + 2L) * BATCH - 1).isLessThan(2L * perPartition);
         base.open();
         waitFor(() -> worker.featurizedCount() == 2L * perPartition);
         assertThat(consumer.paused()).isEmpty();
