@@ -82,10 +82,7 @@ public final class FeatureBench {
             FeatureWorkerOptions.requireBackgroundNice(backgroundNice);
             java.util.Objects.requireNonNull(backgroundPolicy, "backgroundPolicy");
             java.util.Objects.requireNonNull(brokerPolicy, "brokerPolicy");
-            if (queuedImages < 1 || queuedImages > FeatureWorkerOptions.MAX_QUEUED_IMAGES) {
-                throw new IllegalArgumentException("queued images must be in 1.." + FeatureWorkerOptions.MAX_QUEUED_IMAGES
-                        + ", got " + queuedImages);
-            }
+            FeatureWorkerOptions.requireQueuedImages(queuedImages);
             if (brokerNice < 0 || brokerNice > ThreadNice.MAX) {
                 throw new IllegalArgumentException("broker nice must be in 0.." + ThreadNice.MAX + ", got " + brokerNice);
             }

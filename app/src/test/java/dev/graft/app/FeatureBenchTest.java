@@ -100,6 +100,17 @@ class FeatureBenchTest {
     }
 
     @Test
+    void queuedImagesOutsideTheWorkersRangeAreRejected() {
+        for (int queued : new int[] {0, 4097}) {
+            assertThatThrownBy(() -> new FeatureBench.Settings("b", "c", List.of(96), List.of(8), 8, 1, 2, false, false,
+                    Path.of("."), null, "folded", false, false, false, 15, false, true, true, java.time.Duration.ZERO, 1, 3,
+                    10, 10, dev.graft.featureworker.FeatureWorkerOptions.BackgroundPolicy.IDLE,
+                    dev.graft.featureworker.FeatureWorkerOptions.BackgroundPolicy.IDLE, queued))
+                    .hasMessageContaining("queued images must be in 1..4096, got " + queued);
+        }
+    }
+
+    @Test
     void repeatsCountWithTheirMedianAndItsRunIsTheOneShown() {
         assertThat(FeatureBench.median(List.of(190.0, 120.0, 250.0))).isEqualTo(190.0);
         assertThat(FeatureBench.median(List.of(3.0, 1.0, 4.0, 2.0))).isEqualTo(2.5);

@@ -111,9 +111,7 @@ public record FeatureWorkerOptions(Topics topics, String groupId, String workerI
         }
         Objects.requireNonNull(backgroundPolicy, "backgroundPolicy");
         requireBackgroundNice(backgroundNice);
-        if (queuedImages < 1 || queuedImages > MAX_QUEUED_IMAGES) {
-            throw new IllegalArgumentException("queued images must be in 1.." + MAX_QUEUED_IMAGES + ", got " + queuedImages);
-        }
+        requireQueuedImages(queuedImages);
     }
 
     /** Without the warm-up pass, with decode-ahead and the default commit interval. */
@@ -174,6 +172,13 @@ public record FeatureWorkerOptions(Topics topics, String groupId, String workerI
     public static void requireBackgroundNice(int nice) {
         if (nice < 0 || nice > MAX_NICE) {
             throw new IllegalArgumentException("background nice must be in 0.." + MAX_NICE + " (0 = off), got " + nice);
+        }
+    }
+
+    /** Throws {@link IllegalArgumentException} unless {@code n} is in 1..{@link #MAX_QUEUED_IMAGES}. */
+    public static void requireQueuedImages(int n) {
+        if (n < 1 || n > MAX_QUEUED_IMAGES) {
+            throw new IllegalArgumentException("queued images must be in 1.." + MAX_QUEUED_IMAGES + ", got " + n);
         }
     }
 
