@@ -31,6 +31,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import org.apache.kafka.clients.consumer.Consumer;
@@ -72,9 +73,11 @@ import org.slf4j.MDC;
  * the inference thread can take at once) and the in-flight batches' pixels (sent records are the producer's).
  *
  * <p>Rebalances (cooperative-sticky): assembled records of a revoked partition are dropped (their new owner
- * starts from the committed offsets); an in-flight batch holding a revoked partition's records is finished, and
+ * starts from the committed offsets). When in-flight batches hold a revoked partition's records, the revocation
+ * waits for the forward passes already started, not for the whole queue: the queued batches are dropped (the kept
+ * partitions are sought back to their first dropped record, so those are read again), the started ones sent, and
  * the open transaction committed, inside {@code onPartitionsRevoked}, before the revocation completes, so the
- * new owner sees its offsets (the batches before it are finished and sent too, in order). Lost partitions (this
+ * new owner sees its offsets. Lost partitions (this
  * member was fenced out of the group): the in-flight batches are discarded, the open transaction aborted and the
  * remaining partitions rewound to their committed offsets.
  *
@@ -120,6 +123,7 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
     /** Inference-thread time (ns) spent getting a batch's pixels, in the forward pass and encoding the features. */
     private final AtomicLong decodeNanos = new AtomicLong();
     private final AtomicLong forwardNanos = new AtomicLong();
+    private final AtomicLong droppedAtRevocation = new AtomicLong();
     private final AtomicLong encodeNanos = new AtomicLong();
     /** Poll-thread time (ns) blocked in sending offsets and committing, and how many commits. */
     private final AtomicLong commitNanos = new AtomicLong();
@@ -145,10 +149,12 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
 
     /**
      * A batch handed to the inference thread: its records, its pixels being decoded on the decode thread (null when
-     * the inference thread decodes it) and the records to send once it is done.
+     * the inference thread decodes it) and the records to send once it is done. {@code taken} is set once, by
+     * whichever comes first: the inference thread starting the batch, or the poll thread dropping it ({@link
+     * #cancelNotStarted}); a {@code Future} cannot tell a running task from a queued one.
      */
     private record InFlight(List<ConsumerRecord<byte[], byte[]>> batch, Future<BatchFeaturizer.Decoded> decoded,
-                            Future<Output> output, long startNanos) {
+                            Future<Output> output, long startNanos, AtomicBoolean taken) {
         boolean holdsAny(Collection<TopicPartition> partitions) {
             for (ConsumerRecord<byte[], byte[]> r : batch) {
                 if (partitions.contains(new TopicPartition(r.topic(), r.partition()))) return true;
@@ -220,6 +226,14 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
 
     public long deadLetterCount() {
         return deadLettered.get();
+    }
+
+    /**
+     * Queued images dropped at revocations before the inference thread started them: the revoked partitions' go to
+     * their new owner, the kept partitions' are read again.
+     */
+    public long droppedAtRevocationCount() {
+        return droppedAtRevocation.get();
     }
 
     public long batchCount() {
@@ -524,8 +538,10 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
         oldestPendingNanos = System.nanoTime();
         Future<BatchFeaturizer.Decoded> decoded = decoding != null && !inFlight.isEmpty()
                 ? decoding.submit(() -> featurizer.decode(batch)) : null;
-        inFlight.addLast(new InFlight(batch, decoded, inference.submit(() -> featurize(batch, decoded, codec)),
-                System.nanoTime()));
+        AtomicBoolean taken = new AtomicBoolean();
+        // a dropped batch's task finds it taken and returns nothing; its output is never read
+        inFlight.addLast(new InFlight(batch, decoded, inference.submit(() -> taken.compareAndSet(false, true)
+                ? featurize(batch, decoded, codec) : null), System.nanoTime(), taken));
         return true;
     }
 
@@ -657,6 +673,39 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
         }
     }
 
+    /**
+     * Drops the queued batches the inference thread has not started, last first: it takes them in order, so once
+     * one is taken (running or done), every one before it is too. Returns their records; the batches left in flight
+     * are the started ones.
+     */
+    private List<ConsumerRecord<byte[], byte[]>> cancelNotStarted() {
+        List<ConsumerRecord<byte[], byte[]>> dropped = new ArrayList<>();
+        while (!inFlight.isEmpty() && inFlight.peekLast().taken().compareAndSet(false, true)) {
+            InFlight queued = inFlight.pollLast();
+            if (queued.decoded() != null) {
+                queued.decoded().cancel(false);
+            }
+            dropped.addAll(queued.batch());
+        }
+        return dropped;
+    }
+
+    /**
+     * The lowest offset of {@code records} per partition in {@code of}: where to read dropped records again (those
+     * of partitions no longer assigned are their new owner's). A partition's records after that offset were
+     * dropped too, since batches are cut from the records in poll order.
+     */
+    static Map<TopicPartition, Long> firstOffsets(List<ConsumerRecord<byte[], byte[]>> records, Set<TopicPartition> of) {
+        Map<TopicPartition, Long> first = new HashMap<>();
+        for (ConsumerRecord<byte[], byte[]> r : records) {
+            TopicPartition tp = new TopicPartition(r.topic(), r.partition());
+            if (of.contains(tp)) {
+                first.merge(tp, r.offset(), Math::min);
+            }
+        }
+        return first;
+    }
+
     /** Resumes the paused partitions still assigned (a revoked one is not resumed, it is gone). */
     private static void resumeAll(Consumer<byte[], byte[]> c) {
         Set<TopicPartition> p = new HashSet<>(c.paused());
@@ -747,21 +796,29 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
     /** Runs inside poll() on the poll thread. */
     private final class Rebalance implements ConsumerRebalanceListener {
         /**
-         * Pending records of revoked partitions were not committed by us: their new owner processes them. An
-         * in-flight batch with such records is finished and sent, and the open transaction holding any of them
-         * committed now, before the revocation completes (a failure propagates out of poll() and aborts it as
-         * any other).
+         * Pending records of revoked partitions were not committed by us: their new owner processes them. When an
+         * in-flight batch holds such records, the revocation waits for the forward passes already started (the
+         * running batch, and any finished one), not for the whole queue: the queued batches are cancelled, and the
+         * records they and the pending list held of the partitions kept are read again (seek). The started ones
+         * are sent and the open transaction holding any revoked partition committed now, before the revocation
+         * completes (a failure propagates out of poll() and aborts it as any other).
          */
         @Override
         public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
             assignment = without(assignment, partitions);
             pending.removeIf(r -> partitions.contains(new TopicPartition(r.topic(), r.partition())));
             if (inFlight.stream().anyMatch(f -> f.holdsAny(partitions))) {
-                log.info("finishing {} in-flight batch(es) before {} is revoked", inFlight.size(), partitions);
+                List<ConsumerRecord<byte[], byte[]>> dropped = cancelNotStarted();
+                droppedAtRevocation.addAndGet(dropped.size());
+                log.info("finishing {} started batch(es) before {} is revoked; {} queued image(s) dropped, those of "
+                        + "partitions kept are read again", inFlight.size(), partitions, dropped.size());
                 while (!inFlight.isEmpty()) {
                     InFlight done = inFlight.pollFirst(); // in order: each partition's offsets only move forward
                     send(done, outputOf(done));
                 }
+                dropped.addAll(pending);
+                pending.clear();
+                firstOffsets(dropped, assignment).forEach(consumer::seek);
             }
             if (open != null && open.holdsAny(partitions)) {
                 commitOpen();

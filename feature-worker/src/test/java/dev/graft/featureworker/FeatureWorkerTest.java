@@ -380,6 +380,44 @@ class FeatureWorkerTest {
         assertThat(ids).filteredOn(id -> id.startsWith("img-0-")).hasSize((int) p0Committed);
     }
 
+    /**
+     * A revocation used to finish every in-flight batch first: with 128 queued images, up to 128 forward passes
+     * (3–4 s at 224 px and batch 1) before the group could move on. It waits for the started batch only; the queued
+     * ones are dropped, and the kept partition's records in them are read again.
+     */
+    @Test
+    void revocationWaitsForTheRunningBatchNotTheWholeQueue() throws Exception {
+        int perPartition = 20; // p0's 20 and p1's 20 in five batches, one of them mixed: all in flight at once
+        LogConsumer consumer = new LogConsumer(perPartition);
+        FailingProducer producer = new FailingProducer(consumer);
+        FakeBase base = new FakeBase(8).gated();
+        FeatureWorker worker = worker(consumer, producer, base);
+        CompletableFuture<Void> run = CompletableFuture.runAsync(worker);
+        assertThat(base.awaitForwardPass()).isTrue(); // p0's first 8 are in the base, held there
+        waitFor(() -> consumer.position(p1) == perPartition); // and the four batches after them queued
+        CompletableFuture<Integer> passesAtRevocation = new CompletableFuture<>();
+        java.util.concurrent.CountDownLatch revoking = new java.util.concurrent.CountDownLatch(1);
+        consumer.schedulePollTask(() -> {
+            revoking.countDown();
+            consumer.rebalance(List.of(p1)); // revokes p0 (cooperative: p1 stays)
+            passesAtRevocation.complete(base.passes.get());
+        });
+        assertThat(revoking.await(20, TimeUnit.SECONDS)).isTrue();
+        Thread.sleep(100); // the revocation is waiting for the held batch now
+        base.open();
+        assertThat(passesAtRevocation.get(20, TimeUnit.SECONDS))
+                .as("forward passes started before the revocation completed: the running batch's only").isEqualTo(1);
+        assertThat(producer.committedOffsets.get(p0)).as("p0's running batch committed inside onPartitionsRevoked")
+                .isEqualTo((long) BATCH);
+        waitFor(() -> run.isCompletedExceptionally() || producer.committedOffsets.getOrDefault(p1, 0L) == perPartition);
+        worker.close();
+        run.get(10, TimeUnit.SECONDS);
+        List<String> ids = committedImageIds(producer);
+        assertThat(ids).doesNotHaveDuplicates().hasSize(BATCH + perPartition);
+        assertThat(ids).filteredOn(id -> id.startsWith("img-1-")).as("p1's dropped records read again")
+                .hasSize(perPartition);
+    }
+
     @Test
     void transactionSpansEveryBatchFinishedWithinTheCommitIntervalAndCommitsWhenNothingIsInFlight() throws Exception {
         LogConsumer consumer = new LogConsumer();
