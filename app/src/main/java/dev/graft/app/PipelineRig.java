@@ -158,9 +158,10 @@ final class PipelineRig implements AutoCloseable {
         Map<String, Double> byThread = ThreadCpu.msByGroup(threads0, ThreadCpu.snapshot());
         long dead = sum(FeatureWorker::deadLetterCount);
         if (dead > 0) throw new IllegalStateException(dead + " bench images were dead-lettered");
-        long decode = 0, forward = 0, encode = 0;
+        long decode = 0, forward = 0, encode = 0, decodedHere = 0;
         for (int i = 0; i < workers.size(); i++) {
             FeatureWorker.InferenceTime now = workers.get(i).inferenceTime();
+            decodedHere += now.decodedHereBatches() - inf0[i].decodedHereBatches();
             decode += now.decodeNanos() - inf0[i].decodeNanos();
             forward += now.forwardNanos() - inf0[i].forwardNanos();
             encode += now.encodeNanos() - inf0[i].encodeNanos();
@@ -168,9 +169,10 @@ final class PipelineRig implements AutoCloseable {
         long nBatches = Math.max(1, sum(FeatureWorker::batchCount) - batches0);
         double busy = (decode + forward + encode) / (sec * 1e9 * workers.size());
         List<String> described = new ArrayList<>();
-        described.add(String.format(Locale.ROOT, "%s pipeline (%d worker%s) inference thread per batch: decode %.1f ms, "
-                        + "forward %.1f ms, encode %.1f ms (%.0f%% busy)%s", label, workers.size(),
-                workers.size() == 1 ? "" : "s, " + ompThreadsEach + " OpenMP thread(s) each", decode / 1e6 / nBatches,
+        described.add(String.format(Locale.ROOT, "%s pipeline (%d worker%s) inference thread per batch: decode %.1f ms "
+                        + "(%d of %d batches decoded there, not ahead), forward %.1f ms, encode %.1f ms (%.0f%% busy)%s",
+                label, workers.size(), workers.size() == 1 ? "" : "s, " + ompThreadsEach + " OpenMP thread(s) each",
+                decode / 1e6 / nBatches, decodedHere, nBatches,
                 forward / 1e6 / nBatches, encode / 1e6 / nBatches, 100 * busy, switches < 0 ? ""
                         : String.format(Locale.ROOT, ", %.1f voluntary context switches per batch with its OpenMP "
                                 + "helpers", (double) switches / nBatches)));

@@ -113,6 +113,8 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
     private final FeatureWorkerOptions options;
     private final Supplier<Consumer<byte[], byte[]>> consumerFactory;
     private final Supplier<Producer<byte[], byte[]>> producerFactory;
+    /** The decode thread's executor; null: the worker's own ("graft-decode-" + worker id). */
+    private final Supplier<ExecutorService> decodeThreadFactory;
     private final BatchFeaturizer featurizer;
     private final Map<String, BaseRef> refsById = new HashMap<>();
 
@@ -124,6 +126,7 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
     private final AtomicLong decodeNanos = new AtomicLong();
     private final AtomicLong forwardNanos = new AtomicLong();
     private final AtomicLong droppedAtRevocation = new AtomicLong();
+    private final AtomicLong decodedHere = new AtomicLong();
     private final AtomicLong encodeNanos = new AtomicLong();
     /** Poll-thread time (ns) blocked in sending offsets and committing, and how many commits. */
     private final AtomicLong commitNanos = new AtomicLong();
@@ -185,9 +188,17 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
 
     public FeatureWorker(FeatureWorkerOptions options, Supplier<Consumer<byte[], byte[]>> consumerFactory,
                          Supplier<Producer<byte[], byte[]>> producerFactory, BatchFeaturizer featurizer) {
+        this(options, consumerFactory, producerFactory, featurizer, null);
+    }
+
+    /** As above, with the decode thread's executor from {@code decodeThreadFactory} (tests hold it up). */
+    FeatureWorker(FeatureWorkerOptions options, Supplier<Consumer<byte[], byte[]>> consumerFactory,
+                  Supplier<Producer<byte[], byte[]>> producerFactory, BatchFeaturizer featurizer,
+                  Supplier<ExecutorService> decodeThreadFactory) {
         this.options = options;
         this.consumerFactory = consumerFactory;
         this.producerFactory = producerFactory;
+        this.decodeThreadFactory = decodeThreadFactory;
         this.featurizer = featurizer;
         this.maxInFlight = maxInFlight(options);
         if (featurizer != null) {
@@ -243,15 +254,16 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
     /**
      * Where the inference thread's time went, summed over every batch it finished (committed or not): waiting for
      * or doing the decode, the forward pass, encoding the features. What the run's wall time leaves over is idle.
+     * {@code decodedHereBatches}: queued batches it decoded itself because the decode thread had not begun them.
      */
-    public record InferenceTime(long decodeNanos, long forwardNanos, long encodeNanos) {
+    public record InferenceTime(long decodeNanos, long forwardNanos, long encodeNanos, long decodedHereBatches) {
         public long busyNanos() {
             return decodeNanos + forwardNanos + encodeNanos;
         }
     }
 
     public InferenceTime inferenceTime() {
-        return new InferenceTime(decodeNanos.get(), forwardNanos.get(), encodeNanos.get());
+        return new InferenceTime(decodeNanos.get(), forwardNanos.get(), encodeNanos.get(), decodedHere.get());
     }
 
     /**
@@ -294,7 +306,8 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
             exec.execute(() -> BaseNetworks.setOmpThreadsOfThisThread(options.ompThreads()));
         }
         lowerBackgroundPriority(); // after the inference thread started, before the threads that should yield to it
-        ExecutorService dec = options.decodeAhead() ? workerThread("graft-decode-") : null;
+        ExecutorService dec = !options.decodeAhead() ? null
+                : decodeThreadFactory != null ? decodeThreadFactory.get() : workerThread("graft-decode-");
         FeatureBatchCodec codec = new FeatureBatchCodec();
         try (Consumer<byte[], byte[]> c = consumerFactory.get();
              Producer<byte[], byte[]> p = producerFactory.get()) {
@@ -536,12 +549,14 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
         List<ConsumerRecord<byte[], byte[]>> batch = new ArrayList<>(pending.subList(0, n));
         pending.subList(0, n).clear();
         oldestPendingNanos = System.nanoTime();
+        // whichever of the decode thread and the inference thread takes the batch's decoding first does it
+        AtomicBoolean decodeTaken = new AtomicBoolean();
         Future<BatchFeaturizer.Decoded> decoded = decoding != null && !inFlight.isEmpty()
-                ? decoding.submit(() -> featurizer.decode(batch)) : null;
+                ? decoding.submit(() -> decodeTaken.compareAndSet(false, true) ? featurizer.decode(batch) : null) : null;
         AtomicBoolean taken = new AtomicBoolean();
         // a dropped batch's task finds it taken and returns nothing; its output is never read
         inFlight.addLast(new InFlight(batch, decoded, inference.submit(() -> taken.compareAndSet(false, true)
-                ? featurize(batch, decoded, codec) : null), System.nanoTime(), taken));
+                ? featurize(batch, decoded, decodeTaken, codec) : null), System.nanoTime(), taken));
         return true;
     }
 
@@ -550,14 +565,28 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
         pending.clear();
     }
 
-    /** On the inference thread: decode (unless decoded ahead), forward pass, encode. Nothing here touches Kafka. */
+    /**
+     * On the inference thread: decode (unless the decode thread has begun it), forward pass, encode. Nothing here
+     * touches Kafka. A batch the decode thread has not started yet is decoded here rather than waited for: that
+     * thread runs below the forward pass's priority, so on a busy machine the forward pass would wait for it to
+     * get a core (a priority inversion).
+     */
     private Output featurize(List<ConsumerRecord<byte[], byte[]>> batch, Future<BatchFeaturizer.Decoded> decodedAhead,
-                             FeatureBatchCodec codec) throws InterruptedException, ExecutionException {
+                             AtomicBoolean decodeTaken, FeatureBatchCodec codec)
+            throws InterruptedException, ExecutionException {
         ConsumerRecord<byte[], byte[]> first = batch.get(0);
         MDC.put("batch", first.topic() + "-" + first.partition() + "@" + first.offset() + "+" + batch.size());
         try {
             long t0 = System.nanoTime();
-            BatchFeaturizer.Decoded decoded = decodedAhead != null ? decodedAhead.get() : featurizer.decode(batch);
+            BatchFeaturizer.Decoded decoded;
+            if (decodedAhead == null) {
+                decoded = featurizer.decode(batch);
+            } else if (decodeTaken.compareAndSet(false, true)) {
+                decoded = featurizer.decode(batch);
+                decodedHere.incrementAndGet();
+            } else {
+                decoded = decodedAhead.get();
+            }
             long t1 = System.nanoTime();
             BatchFeaturizer.Result result = featurizer.extract(decoded);
             long t2 = System.nanoTime();

@@ -418,6 +418,55 @@ class FeatureWorkerTest {
                 .hasSize(perPartition);
     }
 
+    /**
+     * The decode thread runs below the forward pass's priority; on a machine busy with other work it may not get a
+     * core for a long time. The inference thread used to wait for it on every queued batch (a priority inversion);
+     * it now decodes a batch itself when the decode thread has not begun it. Here the decode thread never runs.
+     */
+    @Test
+    void stuckDecodeThreadDoesNotHoldUpTheForwardPasses() throws Exception {
+        LogConsumer consumer = new LogConsumer();
+        FailingProducer producer = new FailingProducer(consumer);
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicInteger decodeThreadTasksRun = new java.util.concurrent.atomic.AtomicInteger();
+        FakeBase base = new FakeBase(8).gated(); // the first pass waits until the other batches are queued
+        FeatureWorkerOptions opts = new FeatureWorkerOptions(TOPICS, "g", "w-0", BATCH, Duration.ofMillis(50),
+                Duration.ofSeconds(5), Duration.ofMillis(10)).withBackgroundNice(0);
+        FeatureWorker worker = new FeatureWorker(opts, () -> consumer, () -> producer,
+                new BatchFeaturizer(base, new ImageDecoder()), () -> {
+                    java.util.concurrent.ExecutorService stuck = java.util.concurrent.Executors.newSingleThreadExecutor();
+                    stuck.execute(() -> {
+                        try {
+                            release.await(); // everything submitted after this waits
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                    });
+                    return new java.util.concurrent.AbstractExecutorService() { // counts the tasks it runs
+                        @Override public void execute(Runnable r) { stuck.execute(() -> { decodeThreadTasksRun.incrementAndGet(); r.run(); }); }
+                        @Override public void shutdown() { stuck.shutdown(); }
+                        @Override public List<Runnable> shutdownNow() { return stuck.shutdownNow(); }
+                        @Override public boolean isShutdown() { return stuck.isShutdown(); }
+                        @Override public boolean isTerminated() { return stuck.isTerminated(); }
+                        @Override public boolean awaitTermination(long t, TimeUnit u) throws InterruptedException {
+                            return stuck.awaitTermination(t, u);
+                        }
+                    };
+                });
+        CompletableFuture<Void> run = CompletableFuture.runAsync(worker);
+        waitFor(() -> base.passes.get() == 1 && consumer.position(p1) == PER_PARTITION); // the rest queued
+        base.open();
+        try {
+            drainAndStop(worker, run, producer);
+        } finally {
+            release.countDown();
+        }
+        assertThat(decodeThreadTasksRun.get()).as("the decode thread ran nothing").isZero();
+        assertThat(worker.inferenceTime().decodedHereBatches())
+                .as("the batches queued behind a running one, decoded on the inference thread")
+                .isEqualTo(2 * PER_PARTITION / BATCH - 1);
+    }
+
     @Test
     void transactionSpansEveryBatchFinishedWithinTheCommitIntervalAndCommitsWhenNothingIsInFlight() throws Exception {
         LogConsumer consumer = new LogConsumer();
