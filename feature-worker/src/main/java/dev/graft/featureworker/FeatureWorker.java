@@ -125,9 +125,11 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
     /** Inference-thread time (ns) spent getting a batch's pixels, in the forward pass and encoding the features. */
     private final AtomicLong decodeNanos = new AtomicLong();
     private final AtomicLong forwardNanos = new AtomicLong();
-    private final AtomicLong droppedAtRevocation = new AtomicLong();
-    private final AtomicLong decodedHere = new AtomicLong();
     private final AtomicLong encodeNanos = new AtomicLong();
+    /** Queued batches the inference thread decoded itself (the decode thread had not begun them). */
+    private final AtomicLong decodedHere = new AtomicLong();
+    /** Queued images dropped at revocations, not started. */
+    private final AtomicLong droppedAtRevocation = new AtomicLong();
     /** Poll-thread time (ns) blocked in sending offsets and committing, and how many commits. */
     private final AtomicLong commitNanos = new AtomicLong();
     private final AtomicLong commits = new AtomicLong();
