@@ -678,24 +678,17 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
     }
 
     /**
-     * Drops the in-flight batches: those queued behind the running one are cancelled (they have not started: one
-     * inference thread takes them in order), and the inference thread is waited for, so it is idle before a rewind or
-     * close.
+     * Drops the in-flight batches: those not started are dropped ({@link #cancelNotStarted}), the started ones'
+     * outputs discarded, and the inference thread is waited for, so it is idle before a rewind or close.
      */
     private void discardInFlight() {
         if (inFlight.isEmpty()) {
             return;
         }
-        inFlight.pollFirst(); // running or done: its output is dropped
-        for (InFlight queued : inFlight) {
-            queued.output().cancel(false);
-            if (queued.decoded() != null) {
-                queued.decoded().cancel(false);
-            }
-        }
-        inFlight.clear();
+        cancelNotStarted();
+        inFlight.clear(); // running or done: their outputs are dropped
         try {
-            // runs after whatever the inference thread is running now, and after the cancelled batches (skipped)
+            // runs after whatever the inference thread is running now, and after the dropped batches (skipped)
             inference.submit(() -> { }).get(options.shutdownTimeout().toMillis(), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
