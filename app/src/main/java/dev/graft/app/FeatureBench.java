@@ -457,7 +457,8 @@ public final class FeatureBench {
         long[] mem = memoryMb();
         Double cold = null;
         Double join = null;
-        List<double[]> bares = new ArrayList<>();
+        List<double[]> bares = new ArrayList<>(); // one extractor with all threads, per round
+        List<double[]> sides = new ArrayList<>(); // with several pipeline workers: as many extractors side by side
         List<PipelineRig.Burst> pipes = new ArrayList<>();
         List<Double> bareSteal = new ArrayList<>();
         List<Double> pipeSteal = new ArrayList<>();
@@ -469,7 +470,7 @@ public final class FeatureBench {
         }
         for (int i = 1; i <= s.repeats(); i++) {
             boolean bareFirst = broker == null || bareFirst(i);
-            if (bareFirst) bareSteal.add(timedBare(bases, res, batch, n, notes, i, bares));
+            if (bareFirst) bareSteal.add(timedBare(bases, res, batch, n, notes, i, bares, sides));
             if (broker != null) {
                 // a fresh rig per round: between its bursts a rig's inference threads would keep their OpenMP pools,
                 // and (a), timed meanwhile, would run throttled (OneOffThread); closed, they are gone
@@ -484,11 +485,21 @@ public final class FeatureBench {
                     pipes.add(b);
                 }
             }
-            if (!bareFirst) bareSteal.add(timedBare(bases, res, batch, n, notes, i, bares));
+            if (!bareFirst) bareSteal.add(timedBare(bases, res, batch, n, notes, i, bares, sides));
             out.printf(Locale.ROOT, "%dpx batch %d round %d/%d: a %.1f img/s%s%s%s%n", res, batch, i, s.repeats(),
-                    bares.get(i - 1)[0], switchesShown(bares.get(i - 1)), stolen(bareSteal.get(i - 1)), broker == null ? ""
+                    bares.get(i - 1)[0], sides.isEmpty() ? switchesShown(bares.get(i - 1))
+                            : String.format(Locale.ROOT, " (%d x %d thread(s) side by side %.1f img/s)", bases.size(),
+                                    threadsPerWorker(), sides.get(i - 1)[0]), stolen(bareSteal.get(i - 1)), broker == null ? ""
                             : String.format(Locale.ROOT, ", b %.1f img/s%s (%s first)", pipes.get(i - 1).imgS(),
                                     stolen(pipeSteal.get(i - 1)), bareFirst ? "a" : "b"));
+        }
+        if (!sides.isEmpty()) {
+            List<double[]> chosen = fasterLayout(bares, sides);
+            notes.add(String.format(Locale.ROOT, "%dpx batch %d: bare medians 1 x %d threads %.1f img/s, %d x %d thread(s) "
+                            + "side by side %.1f img/s; a is the faster layout's rounds (%s)", res, batch, s.threads(),
+                    median(bares.stream().map(b -> b[0]).toList()), bases.size(), threadsPerWorker(),
+                    median(sides.stream().map(b -> b[0]).toList()), chosen == sides ? "side by side" : "one extractor"));
+            bares = chosen;
         }
         List<Double> bareRates = bares.stream().map(b -> b[0]).toList();
         double[] bare = bares.get(medianIndex(bareRates));
@@ -529,12 +540,28 @@ public final class FeatureBench {
         return round % 2 == 1;
     }
 
-    /** One settled, timed (a) of round {@code round}, added to {@code bares}; returns its steal share (or null). */
+    /**
+     * Of two bare layouts measured in the same rounds, the rounds of the one with the higher median rate (the first on
+     * a tie). Choosing per round instead (the faster of the two each time) would take the maximum of two noisy
+     * measurements: biased upwards wherever the layouts are close, and (b)/(a) with it downwards.
+     */
+    static List<double[]> fasterLayout(List<double[]> first, List<double[]> second) {
+        double a = median(first.stream().map(b -> b[0]).toList());
+        double b = median(second.stream().map(r -> r[0]).toList());
+        return b > a ? second : first;
+    }
+
+    /**
+     * One settled, timed (a) of round {@code round}: one extractor with all threads, added to {@code bares}, and with
+     * several pipeline workers also as many extractors side by side, added to {@code sides}; returns the steal share
+     * over both (or null).
+     */
     private Double timedBare(List<BaseNetwork> bases, int res, int batch, int n, List<String> notes, int round,
-                             List<double[]> bares) throws InterruptedException {
+                             List<double[]> bares, List<double[]> sides) throws InterruptedException {
         settle(notes, res, batch, "bare", round);
         HostCpu h0 = HostCpu.now();
-        bares.add(bareBest(bases, res, batch, n, notes));
+        bares.add(bare(bases.get(0), res, batch, n));
+        if (bases.size() > 1) sides.add(bareSideBySide(bases, res, batch, n));
         return HostCpu.stealShare(h0, HostCpu.now());
     }
 
@@ -701,20 +728,9 @@ public final class FeatureBench {
     }
 
     /**
-     * The bare base's best rate for the thread budget: one extractor with all threads and, with several pipeline
-     * workers, as many extractors side by side (own base copy and an even share of the OpenMP threads each) as the
-     * pipeline runs; both are noted. {img/s, CPU-ms per image}.
+     * As many extractors side by side as the pipeline runs workers (own base copy and an even share of the OpenMP
+     * threads each), timed together. {img/s, CPU-ms per image, -1}.
      */
-    private double[] bareBest(List<BaseNetwork> bases, int res, int batch, int n, List<String> notes)
-            throws InterruptedException {
-        double[] one = bare(bases.get(0), res, batch, n);
-        if (bases.size() == 1) return one;
-        double[] side = bareSideBySide(bases, res, batch, n);
-        notes.add(String.format(Locale.ROOT, "%dpx batch %d: bare 1 x %d threads %.1f img/s, %d x %d thread(s) %.1f img/s",
-                res, batch, s.threads(), one[0], bases.size(), threadsPerWorker(), side[0]));
-        return side[0] > one[0] ? side : one;
-    }
-
     private double[] bareSideBySide(List<BaseNetwork> bases, int res, int batch, int n) throws InterruptedException {
         int w = bases.size();
         int each = roundUp(Math.max(batch, n / w), batch);

@@ -111,6 +111,21 @@ class FeatureBenchTest {
     }
 
     @Test
+    void perRoundMaximumOfTwoBareLayoutsDoesNotInflateA() {
+        // Two layouts of equal speed whose noise alternates: the faster of each round would be 110 every time.
+        List<double[]> one = List.of(new double[] {110, 1}, new double[] {90, 1}, new double[] {110, 1}, new double[] {90, 1},
+                new double[] {100, 1});
+        List<double[]> side = List.of(new double[] {90, 2}, new double[] {110, 2}, new double[] {90, 2}, new double[] {110, 2},
+                new double[] {99, 2});
+        List<double[]> a = FeatureBench.fasterLayout(one, side);
+        assertThat(a).as("the layout with the higher median, all its rounds").isSameAs(one);
+        assertThat(FeatureBench.median(a.stream().map(r -> r[0]).toList())).isEqualTo(100.0);
+        List<double[]> faster = List.of(new double[] {120, 2}, new double[] {95, 2}, new double[] {130, 2});
+        assertThat(FeatureBench.fasterLayout(one, faster)).isSameAs(faster);
+        assertThat(FeatureBench.fasterLayout(one, one)).as("a tie keeps the first").isSameAs(one);
+    }
+
+    @Test
     void repeatsCountWithTheirMedianAndItsRunIsTheOneShown() {
         assertThat(FeatureBench.median(List.of(190.0, 120.0, 250.0))).isEqualTo(190.0);
         assertThat(FeatureBench.median(List.of(3.0, 1.0, 4.0, 2.0))).isEqualTo(2.5);
