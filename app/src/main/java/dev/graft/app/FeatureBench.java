@@ -497,8 +497,8 @@ public final class FeatureBench {
             List<double[]> chosen = fasterLayout(bares, sides);
             notes.add(String.format(Locale.ROOT, "%dpx batch %d: bare medians 1 x %d threads %.1f img/s, %d x %d thread(s) "
                             + "side by side %.1f img/s; a is the faster layout's rounds (%s)", res, batch, s.threads(),
-                    median(bares.stream().map(b -> b[0]).toList()), bases.size(), threadsPerWorker(),
-                    median(sides.stream().map(b -> b[0]).toList()), chosen == sides ? "side by side" : "one extractor"));
+                    medianRate(bares), bases.size(), threadsPerWorker(), medianRate(sides),
+                    chosen == sides ? "side by side" : "one extractor"));
             bares = chosen;
         }
         List<Double> bareRates = bares.stream().map(b -> b[0]).toList();
@@ -546,9 +546,12 @@ public final class FeatureBench {
      * measurements: biased upwards wherever the layouts are close, and (b)/(a) with it downwards.
      */
     static List<double[]> fasterLayout(List<double[]> first, List<double[]> second) {
-        double a = median(first.stream().map(b -> b[0]).toList());
-        double b = median(second.stream().map(r -> r[0]).toList());
-        return b > a ? second : first;
+        return medianRate(second) > medianRate(first) ? second : first;
+    }
+
+    /** The median of runs' rates ({img/s, ...} each). */
+    private static double medianRate(List<double[]> runs) {
+        return median(runs.stream().map(r -> r[0]).toList());
     }
 
     /**
