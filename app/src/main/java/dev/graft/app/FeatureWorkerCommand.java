@@ -8,6 +8,7 @@ import dev.graft.common.model.ModelRegistry;
 import dev.graft.featureworker.BaseFollower;
 import dev.graft.featureworker.FeatureWorker;
 import dev.graft.featureworker.FeatureWorkerOptions;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.Callable;
@@ -78,6 +79,14 @@ final class FeatureWorkerCommand implements Callable<Integer> {
                     + "On a small base several workers with one thread each beat one with all cores (README, Benchmarks).")
     int ompThreads;
 
+    @Option(names = "--lanes", defaultValue = "1", paramLabel = "N",
+            description = "Inference lanes: N threads, each with its own copy of the base and --omp-threads OpenMP "
+                    + "threads, taking batches in order from one queue behind this worker's one consumer, producer and "
+                    + "transaction. On a small base, lanes of one thread each match as many single-threaded workers "
+                    + "with one Kafka side (README, Benchmarks) (default: ${DEFAULT-VALUE}; 1.."
+                    + FeatureWorkerOptions.MAX_LANES + ").")
+    int lanes;
+
     @Option(names = "--background-policy", defaultValue = "idle", paramLabel = "idle|nice",
             description = "How the worker's poll, decode, Kafka client and JIT compiler threads yield to the forward pass, "
                     + "which keeps the process's priority, so the Kafka side runs in its gaps instead of stalling its "
@@ -127,6 +136,11 @@ final class FeatureWorkerCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), "--background-policy: " + e.getMessage());
         }
+        try {
+            FeatureWorkerOptions.requireLanes(lanes);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "--lanes: " + e.getMessage());
+        }
         if (queuedImages < 1 || queuedImages > FeatureWorkerOptions.MAX_QUEUED_IMAGES) {
             throw new ParameterException(spec.commandLine(), "--queued-images must be in 1.."
                     + FeatureWorkerOptions.MAX_QUEUED_IMAGES + ", got " + queuedImages);
@@ -154,8 +168,15 @@ final class FeatureWorkerCommand implements Callable<Integer> {
                     .withBatchSize(batchSize).withWarmUp(warmUp)
                     .withDecodeAhead(decodeAhead).withCommitInterval(interval).withOmpThreads(ompThreads)
                     .withBackgroundNice(backgroundNice).withBackgroundPolicy(policy)
-                    .withQueuedImages(queuedImages);
-            FeatureWorker worker = FeatureWorker.create(options, settings, network);
+                    .withQueuedImages(queuedImages).withLanes(lanes);
+            List<BaseNetwork> laneBases = new ArrayList<>(List.of(network));
+            try {
+                for (int i = 1; i < lanes; i++) laneBases.add(cuts == null ? base.load() : base.load(cuts));
+            } catch (RuntimeException e) {
+                for (int i = 1; i < laneBases.size(); i++) laneBases.get(i).close();
+                throw e;
+            }
+            FeatureWorker worker = FeatureWorker.create(options, settings, laneBases);
             if (server != null) {
                 GraftMetrics.bindFeatureWorker(server.registry(), worker, options.workerId());
             }
@@ -183,6 +204,7 @@ final class FeatureWorkerCommand implements Callable<Integer> {
                 if (follower != null) {
                     follower.close();
                 }
+                for (int i = 1; i < laneBases.size(); i++) laneBases.get(i).close(); // the first is closed by try
             }
         } finally {
             if (server != null) {

@@ -43,9 +43,9 @@ public final class BaseFollower implements Runnable, AutoCloseable {
         BaseNetwork load(BaseRef ref);
     }
 
-    /** Makes the worker of one followed base. */
+    /** Makes the worker of one followed base, with one copy of it per inference lane ({@code options.lanes()}). */
     public interface WorkerFactory {
-        FeatureWorker create(FeatureWorkerOptions options, BaseNetwork base);
+        FeatureWorker create(FeatureWorkerOptions options, List<BaseNetwork> laneBases);
     }
 
     private final FeatureWorkerOptions parent;
@@ -60,7 +60,7 @@ public final class BaseFollower implements Runnable, AutoCloseable {
     private final Map<String, Followed> followed = new LinkedHashMap<>();
     private final Set<String> failed = new HashSet<>();
 
-    private record Followed(BaseRef ref, FeatureWorker worker, BaseNetwork network, Thread thread) {}
+    private record Followed(BaseRef ref, FeatureWorker worker, List<BaseNetwork> networks, Thread thread) {}
 
     /**
      * @param parent the process's feature worker options (worker id, batch size, timeouts)
@@ -85,7 +85,7 @@ public final class BaseFollower implements Runnable, AutoCloseable {
     public static BaseFollower create(FeatureWorkerOptions parent, String followGroup, KafkaSettings kafka,
                                       BaseLoader loader, int maxBases, Set<String> ownBaseIds) {
         return new BaseFollower(parent, followGroup, () -> kafka.consumer(null), loader,
-                (o, base) -> FeatureWorker.create(o, kafka, base), maxBases, ownBaseIds);
+                (o, laneBases) -> FeatureWorker.create(o, kafka, laneBases), maxBases, ownBaseIds);
     }
 
     /** Options of the worker that featurizes the images log with base {@code baseId}. */
@@ -94,7 +94,7 @@ public final class BaseFollower implements Runnable, AutoCloseable {
                 parent.workerId() + ".base-" + baseId, parent.batchSize(), parent.maxBatchWait(),
                 parent.shutdownTimeout(), parent.retryBackoff(), parent.warmUp(), parent.decodeAhead(),
                 parent.commitInterval(), parent.ompThreads(), parent.backgroundPolicy(), parent.backgroundNice(),
-                parent.queuedImages());
+                parent.queuedImages(), parent.lanes());
     }
 
     /** Ids of the bases followed now, oldest first (a snapshot; for tests and logs). */
@@ -163,23 +163,25 @@ public final class BaseFollower implements Runnable, AutoCloseable {
         synchronized (this) {
             if (followed.containsKey(ref.id())) return;
         }
-        BaseNetwork network;
+        List<BaseNetwork> networks = new ArrayList<>(); // one copy per inference lane
         try {
-            network = loader.load(ref);
+            for (int i = 0; i < parent.lanes(); i++) networks.add(loader.load(ref));
         } catch (RuntimeException ex) {
+            networks.forEach(BaseNetwork::close);
             failed.add(ref.id());
             log.error("cannot load base {} ({}, base version {} of task {}); not re-featurizing with it: {}", ref.id(),
                     ref.spec(), e.version(), e.task(), ex.toString());
             return;
         }
-        if (!network.ref().id().equals(ref.id())) {
+        String loaded = networks.get(0).ref().id();
+        if (!loaded.equals(ref.id())) {
             failed.add(ref.id());
-            network.close();
-            log.error("base {} loads with id {}; not re-featurizing with it", ref.id(), network.ref().id());
+            networks.forEach(BaseNetwork::close);
+            log.error("base {} loads with id {}; not re-featurizing with it", ref.id(), loaded);
             return;
         }
         FeatureWorkerOptions o = optionsFor(parent, followGroup, ref.id());
-        FeatureWorker worker = workers.create(o, network);
+        FeatureWorker worker = workers.create(o, networks);
         Thread t = new Thread(() -> {
             try {
                 worker.run();
@@ -189,7 +191,7 @@ public final class BaseFollower implements Runnable, AutoCloseable {
         }, "graft-refeaturize-" + ref.id());
         t.setDaemon(true);
         synchronized (this) {
-            followed.put(ref.id(), new Followed(ref, worker, network, t));
+            followed.put(ref.id(), new Followed(ref, worker, networks, t));
         }
         t.start();
         log.info("[GRAFT-REFEATURIZE] base {} ({}) of task {}: featurizing the images log in group {}", ref.id(),
@@ -228,7 +230,7 @@ public final class BaseFollower implements Runnable, AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        if (!f.thread().isAlive()) f.network().close();
+        if (!f.thread().isAlive()) f.networks().forEach(BaseNetwork::close);
     }
 
     /** Stops following: every base worker finishes as on its own close. */

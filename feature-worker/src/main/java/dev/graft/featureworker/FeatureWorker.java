@@ -29,7 +29,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -55,7 +54,10 @@ import org.slf4j.MDC;
  * {@code read_committed}, so every image's vector appears exactly once or not at all.
  *
  * <p>Threads: the poll thread ({@link #run()}) alone owns the consumer and the producer; the forward pass and
- * Arrow encoding run on one inference thread. At most {@link #maxInFlight(int, int)} batches are in flight there:
+ * Arrow encoding run on one inference thread, or on {@link FeatureWorkerOptions#lanes()} of them (lanes: each with
+ * its own copy of the base, taking queued batches in order from one queue; batches finished out of order are still
+ * sent in the order they were queued, so each partition's offsets only move forward). Below, "the inference
+ * thread" stands for the lanes. At most {@link #maxInFlight(int, int)} batches are in flight there:
  * one running and full ones queued behind it (at least one, and {@link FeatureWorkerOptions#queuedImages()} images in
  * all), so the next
  * forward pass starts the moment the last one ends, without waiting for the poll thread (which runs at a lower
@@ -101,13 +103,19 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
      * forward pass waits for the poll thread to notice the last one's end), and enough for {@code queuedImages}.
      */
     static int maxInFlight(int batchSize, int queuedImages) {
+        return maxInFlight(batchSize, queuedImages, 1);
+    }
+
+    /** As above with {@code lanes} inference lanes: at least one batch running on each and one queued behind them. */
+    static int maxInFlight(int batchSize, int queuedImages, int lanes) {
         if (batchSize < 1) throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
         if (queuedImages < 1) throw new IllegalArgumentException("queued images must be >= 1, got " + queuedImages);
-        return Math.max(2, (queuedImages + batchSize - 1) / batchSize);
+        if (lanes < 1) throw new IllegalArgumentException("lanes must be >= 1, got " + lanes);
+        return Math.max(lanes + 1, (queuedImages + batchSize - 1) / batchSize);
     }
 
     static int maxInFlight(FeatureWorkerOptions o) {
-        return maxInFlight(o.batchSize(), o.queuedImages());
+        return maxInFlight(o.batchSize(), o.queuedImages(), o.lanes());
     }
 
     private final FeatureWorkerOptions options;
@@ -115,7 +123,10 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
     private final Supplier<Producer<byte[], byte[]>> producerFactory;
     /** The decode thread's executor; null: the worker's own ("graft-decode-" + worker id). */
     private final Supplier<ExecutorService> decodeThreadFactory;
-    private final BatchFeaturizer featurizer;
+    /** One featurizer per inference lane (its own base copy), sharing pixel buffers; empty in tests that never run. */
+    private final List<BatchFeaturizer> lanes;
+    /** The featurizer of the lane running on this thread; set when a lane thread starts. */
+    private final ThreadLocal<BatchFeaturizer> lane = new ThreadLocal<>();
     private final Map<String, BaseRef> refsById = new HashMap<>();
 
     private final PollLoopLifecycle lifecycle = new PollLoopLifecycle();
@@ -188,32 +199,59 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
     /** What a featurized batch sends: encoded feature batches and dead letters. */
     private record Output(List<ProducerRecord<byte[], byte[]>> records, int images, List<BatchFeaturizer.Rejection> rejections) {}
 
+    /** A worker with one inference lane ({@code options.lanes()} must be 1). */
     public FeatureWorker(FeatureWorkerOptions options, Supplier<Consumer<byte[], byte[]>> consumerFactory,
                          Supplier<Producer<byte[], byte[]>> producerFactory, BatchFeaturizer featurizer) {
-        this(options, consumerFactory, producerFactory, featurizer, null);
+        this(options, consumerFactory, producerFactory, featurizer == null ? List.of() : List.of(featurizer), null);
     }
 
     /** As above, with the decode thread's executor from {@code decodeThreadFactory} (tests hold it up). */
     FeatureWorker(FeatureWorkerOptions options, Supplier<Consumer<byte[], byte[]>> consumerFactory,
                   Supplier<Producer<byte[], byte[]>> producerFactory, BatchFeaturizer featurizer,
                   Supplier<ExecutorService> decodeThreadFactory) {
+        this(options, consumerFactory, producerFactory, List.of(featurizer), decodeThreadFactory);
+    }
+
+    /**
+     * A worker with one inference lane per featurizer ({@link BatchFeaturizer#lanes}; as many as
+     * {@code options.lanes()}), the decode thread's executor from {@code decodeThreadFactory} (null: its own).
+     */
+    FeatureWorker(FeatureWorkerOptions options, Supplier<Consumer<byte[], byte[]>> consumerFactory,
+                  Supplier<Producer<byte[], byte[]>> producerFactory, List<BatchFeaturizer> lanes,
+                  Supplier<ExecutorService> decodeThreadFactory) {
+        if (!lanes.isEmpty() && lanes.size() != options.lanes()) {
+            throw new IllegalArgumentException(options.lanes() + " inference lanes need as many featurizers, got " + lanes.size());
+        }
         this.options = options;
         this.consumerFactory = consumerFactory;
         this.producerFactory = producerFactory;
         this.decodeThreadFactory = decodeThreadFactory;
-        this.featurizer = featurizer;
+        this.lanes = List.copyOf(lanes);
         this.maxInFlight = maxInFlight(options);
-        if (featurizer != null) {
-            for (BaseRef r : featurizer.baseRefs()) refsById.put(r.id(), r);
+        if (!lanes.isEmpty()) {
+            for (BaseRef r : lanes.get(0).baseRefs()) refsById.put(r.id(), r);
         }
     }
 
-    /** A worker on a Kafka cluster: group consumer polling at most one batch, transactional producer. */
+    /** A worker on a Kafka cluster with one inference lane ({@code options.lanes()} must be 1). */
     public static FeatureWorker create(FeatureWorkerOptions options, KafkaSettings kafka, BaseNetwork base) {
+        return create(options, kafka, List.of(base));
+    }
+
+    /**
+     * A worker on a Kafka cluster: group consumer polling at most what its lanes can take at once, transactional
+     * producer, one inference lane per copy of the base in {@code laneBases} (as many as {@code options.lanes()};
+     * the caller closes them after the worker ends).
+     */
+    public static FeatureWorker create(FeatureWorkerOptions options, KafkaSettings kafka, List<BaseNetwork> laneBases) {
+        if (laneBases.size() != options.lanes()) {
+            throw new IllegalArgumentException(options.lanes() + " inference lanes need as many copies of the base, got "
+                    + laneBases.size());
+        }
         KafkaSettings k = clientSettings(options, kafka);
         return new FeatureWorker(options, () -> k.consumer(options.groupId()),
                 () -> k.transactionalProducer(options.transactionalId()),
-                new BatchFeaturizer(base, new ImageDecoder(), maxInFlight(options) + 1));
+                BatchFeaturizer.lanes(laneBases, new ImageDecoder(), maxInFlight(options) + 1), null);
     }
 
     /** Producer batches up to this size, so a transaction's small feature records go in a few requests. */
@@ -302,12 +340,8 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
     public void run() {
         lifecycle.started();
         MDC.put("worker", options.workerId());
-        ExecutorService exec = workerThread("graft-inference-");
-        if (options.ompThreads() > 0) {
-            // OpenMP's thread count is per calling thread: set where the forward passes run
-            exec.execute(() -> BaseNetworks.setOmpThreadsOfThisThread(options.ompThreads()));
-        }
-        lowerBackgroundPriority(); // after the inference thread started, before the threads that should yield to it
+        ExecutorService exec = inferenceLanes();
+        lowerBackgroundPriority(); // after the lane threads started, before the threads that should yield to them
         ExecutorService dec = !options.decodeAhead() ? null
                 : decodeThreadFactory != null ? decodeThreadFactory.get() : workerThread("graft-decode-");
         FeatureBatchCodec codec = new FeatureBatchCodec();
@@ -317,9 +351,6 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
             decoding = dec;
             consumer = c;
             producer = p;
-            if (options.warmUp() && featurizer != null) {
-                exec.execute(this::warmUp); // runs while the consumer joins; the first batch queues behind it
-            }
             lifecycle.owns(c);
             // the producer factory returns a producer after initTransactions(), which fenced any predecessor
             c.subscribe(List.of(options.topics().images()), new Rebalance());
@@ -413,11 +444,42 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
         }
     }
 
-    /** On the inference thread, before the first batch. A failure is logged: the first real batch meets it again. */
+    /**
+     * The inference lanes: {@code options.lanes()} threads taking batches in order from one queue, all started now
+     * (so they keep the caller's priority). Each first sets up what is per thread: the worker's MDC, its lane's
+     * featurizer, its OpenMP thread count ({@code ompThreads}; OpenMP's is per calling thread), and with
+     * {@code warmUp} one forward pass, while the consumer joins (the first batch queues behind it).
+     */
+    private ExecutorService inferenceLanes() {
+        int n = options.lanes();
+        java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.ThreadPoolExecutor e = new java.util.concurrent.ThreadPoolExecutor(n, n, 0,
+                TimeUnit.MILLISECONDS, new java.util.concurrent.LinkedBlockingQueue<>(), r -> {
+            int i = next.getAndIncrement();
+            Thread t = new Thread(() -> {
+                MDC.put("worker", options.workerId());
+                if (!lanes.isEmpty()) lane.set(lanes.get(i % lanes.size()));
+                try {
+                    if (options.ompThreads() > 0) BaseNetworks.setOmpThreadsOfThisThread(options.ompThreads());
+                } catch (RuntimeException | LinkageError ex) { // the lane must still take its batches
+                    log.warn("lane {}: cannot set {} OpenMP threads, runs with the process default: {}", i,
+                            options.ompThreads(), ex.toString());
+                }
+                if (options.warmUp() && !lanes.isEmpty()) warmUp();
+                r.run();
+            }, "graft-inference-" + options.workerId() + (n == 1 ? "" : "-" + i));
+            t.setDaemon(true);
+            return t;
+        });
+        e.prestartAllCoreThreads();
+        return e;
+    }
+
+    /** On a lane's thread, before its first batch. A failure is logged: the first real batch meets it again. */
     private void warmUp() {
         long t0 = System.nanoTime();
         try {
-            featurizer.warmUp(options.batchSize());
+            lane.get().warmUp(options.batchSize());
             log.info("inference thread warmed up in {} ms", (System.nanoTime() - t0) / 1_000_000);
         } catch (RuntimeException e) {
             log.warn("warm-up forward pass failed (the first batch will show it again): {}", e.toString());
@@ -553,8 +615,9 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
         oldestPendingNanos = System.nanoTime();
         // whichever of the decode thread and the inference thread takes the batch's decoding first does it
         AtomicBoolean decodeTaken = new AtomicBoolean();
-        Future<BatchFeaturizer.Decoded> decoded = decoding != null && !inFlight.isEmpty()
-                ? decoding.submit(() -> decodeTaken.compareAndSet(false, true) ? featurizer.decode(batch) : null) : null;
+        // decoded ahead when it queues behind a batch on every lane; any lane's featurizer decodes (no network state)
+        Future<BatchFeaturizer.Decoded> decoded = decoding != null && inFlight.size() >= options.lanes()
+                ? decoding.submit(() -> decodeTaken.compareAndSet(false, true) ? lanes.get(0).decode(batch) : null) : null;
         AtomicBoolean taken = new AtomicBoolean();
         // a dropped batch's task finds it taken and returns nothing; its output is never read
         inFlight.addLast(new InFlight(batch, decoded, inference.submit(() -> taken.compareAndSet(false, true)
@@ -579,6 +642,7 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
         ConsumerRecord<byte[], byte[]> first = batch.get(0);
         MDC.put("batch", first.topic() + "-" + first.partition() + "@" + first.offset() + "+" + batch.size());
         try {
+            BatchFeaturizer featurizer = lane.get();
             long t0 = System.nanoTime();
             BatchFeaturizer.Decoded decoded;
             if (decodedAhead == null) {
@@ -686,21 +750,21 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
             return;
         }
         cancelNotStarted();
+        List<InFlight> started = new ArrayList<>(inFlight);
         inFlight.clear(); // running or done: their outputs are dropped
-        try {
-            // runs after whatever the inference thread is running now, and after the dropped batches (skipped)
-            inference.submit(() -> { }).get(options.shutdownTimeout().toMillis(), TimeUnit.MILLISECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } catch (ExecutionException | java.util.concurrent.TimeoutException | RejectedExecutionException e) {
-            log.debug("waiting for the inference thread to drop its batch ended with {}", e.toString());
+        // the lanes finish what they started (a dropped batch a lane reaches later does nothing)
+        long deadline = System.nanoTime() + options.shutdownTimeout().toNanos();
+        for (InFlight f : started) {
+            awaitQuietly(f.output(), Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
         }
     }
 
     /**
      * Drops the queued batches the inference thread has not started, last first: it takes them in order, so once
      * one is taken (running or done), every one before it is too. Returns their records; the batches left in flight
-     * are the started ones.
+     * are the started ones. With several lanes two lanes may mark consecutive batches taken in either order; the walk
+     * stops at the first taken one from the tail either way, so what it drops is always a tail of the queue and what
+     * stays (to be finished and sent) a prefix, as the offsets need.
      */
     private List<ConsumerRecord<byte[], byte[]>> cancelNotStarted() {
         List<ConsumerRecord<byte[], byte[]>> dropped = new ArrayList<>();

@@ -47,11 +47,17 @@ import java.util.Objects;
  *                     passes there) ran dry during most commits. More costs memory: one pooled pixel buffer per queued
  *                     batch (0.6 MB per image at 224 px, 0.1 MB at 96), and more work discarded and redone after a
  *                     rebalance or an aborted transaction
+ * @param lanes inference threads, each with its own copy of the base, its own input array and {@code ompThreads}
+ *              OpenMP threads, taking queued batches in order from one queue; they share the worker's consumer,
+ *              producer, transactions, decode thread and pixel buffers, and finished batches are sent in the order they
+ *              were queued. On a small base, lanes of one OpenMP thread each use the cores as well as that many
+ *              single-threaded workers with one Kafka side instead of several (README, Benchmarks)
  */
 public record FeatureWorkerOptions(Topics topics, String groupId, String workerId, int batchSize,
                                    Duration maxBatchWait, Duration shutdownTimeout, Duration retryBackoff,
                                    boolean warmUp, boolean decodeAhead, Duration commitInterval, int ompThreads,
-                                   BackgroundPolicy backgroundPolicy, int backgroundNice, int queuedImages) {
+                                   BackgroundPolicy backgroundPolicy, int backgroundNice, int queuedImages,
+                                   int lanes) {
 
     /** How the worker's background threads yield to its forward pass (Linux; elsewhere they run at equal priority). */
     public enum BackgroundPolicy {
@@ -91,6 +97,8 @@ public record FeatureWorkerOptions(Topics topics, String groupId, String workerI
     /** 128 images: 1.3 s of forward passes at 96 px and batch 1 here, 3 s at 224 px (README, Benchmarks). */
     public static final int DEFAULT_QUEUED_IMAGES = 128;
     public static final int MAX_QUEUED_IMAGES = 4096;
+    /** Each lane holds its own copy of the base (14 MB of weights for MobileNetV2, 95 MB for InceptionV3). */
+    public static final int MAX_LANES = 64;
 
     /** Keeps one Arrow batch (256 x 2048 floats = 2 MiB) well under Topics.MAX_MESSAGE_BYTES. */
     public static final int MAX_BATCH = 256;
@@ -112,60 +120,73 @@ public record FeatureWorkerOptions(Topics topics, String groupId, String workerI
         Objects.requireNonNull(backgroundPolicy, "backgroundPolicy");
         requireBackgroundNice(backgroundNice);
         requireQueuedImages(queuedImages);
+        requireLanes(lanes);
     }
 
     /** Without the warm-up pass, with decode-ahead and the default commit interval. */
     public FeatureWorkerOptions(Topics topics, String groupId, String workerId, int batchSize, Duration maxBatchWait,
                                 Duration shutdownTimeout, Duration retryBackoff) {
         this(topics, groupId, workerId, batchSize, maxBatchWait, shutdownTimeout, retryBackoff, false, true,
-                DEFAULT_COMMIT_INTERVAL, 0, DEFAULT_BACKGROUND_POLICY, DEFAULT_BACKGROUND_NICE, DEFAULT_QUEUED_IMAGES);
+                DEFAULT_COMMIT_INTERVAL, 0, DEFAULT_BACKGROUND_POLICY, DEFAULT_BACKGROUND_NICE, DEFAULT_QUEUED_IMAGES, 1);
     }
 
     public static FeatureWorkerOptions defaults(Topics topics, String groupId, String workerId) {
         return new FeatureWorkerOptions(topics, groupId, workerId, 16, Duration.ofMillis(500),
                 Duration.ofSeconds(30), Duration.ofSeconds(1), false, true, DEFAULT_COMMIT_INTERVAL, 0,
-                DEFAULT_BACKGROUND_POLICY, DEFAULT_BACKGROUND_NICE, DEFAULT_QUEUED_IMAGES);
+                DEFAULT_BACKGROUND_POLICY, DEFAULT_BACKGROUND_NICE, DEFAULT_QUEUED_IMAGES, 1);
     }
 
     public FeatureWorkerOptions withBatchSize(int n) {
         return new FeatureWorkerOptions(topics, groupId, workerId, n, maxBatchWait, shutdownTimeout, retryBackoff, warmUp,
-                decodeAhead, commitInterval, ompThreads, backgroundPolicy, backgroundNice, queuedImages);
+                decodeAhead, commitInterval, ompThreads, backgroundPolicy, backgroundNice, queuedImages, lanes);
     }
 
     public FeatureWorkerOptions withWarmUp(boolean on) {
         return new FeatureWorkerOptions(topics, groupId, workerId, batchSize, maxBatchWait, shutdownTimeout, retryBackoff, on,
-                decodeAhead, commitInterval, ompThreads, backgroundPolicy, backgroundNice, queuedImages);
+                decodeAhead, commitInterval, ompThreads, backgroundPolicy, backgroundNice, queuedImages, lanes);
     }
 
     public FeatureWorkerOptions withDecodeAhead(boolean on) {
         return new FeatureWorkerOptions(topics, groupId, workerId, batchSize, maxBatchWait, shutdownTimeout, retryBackoff,
-                warmUp, on, commitInterval, ompThreads, backgroundPolicy, backgroundNice, queuedImages);
+                warmUp, on, commitInterval, ompThreads, backgroundPolicy, backgroundNice, queuedImages, lanes);
     }
 
     public FeatureWorkerOptions withCommitInterval(Duration d) {
         return new FeatureWorkerOptions(topics, groupId, workerId, batchSize, maxBatchWait, shutdownTimeout, retryBackoff,
-                warmUp, decodeAhead, d, ompThreads, backgroundPolicy, backgroundNice, queuedImages);
+                warmUp, decodeAhead, d, ompThreads, backgroundPolicy, backgroundNice, queuedImages, lanes);
     }
 
     public FeatureWorkerOptions withOmpThreads(int n) {
         return new FeatureWorkerOptions(topics, groupId, workerId, batchSize, maxBatchWait, shutdownTimeout, retryBackoff,
-                warmUp, decodeAhead, commitInterval, n, backgroundPolicy, backgroundNice, queuedImages);
+                warmUp, decodeAhead, commitInterval, n, backgroundPolicy, backgroundNice, queuedImages, lanes);
     }
 
     /** Policy {@link BackgroundPolicy#NICE} with this nice value (0 leaves priorities alone). */
     public FeatureWorkerOptions withBackgroundNice(int nice) {
         return new FeatureWorkerOptions(topics, groupId, workerId, batchSize, maxBatchWait, shutdownTimeout, retryBackoff,
-                warmUp, decodeAhead, commitInterval, ompThreads, BackgroundPolicy.NICE, nice, queuedImages);
+                warmUp, decodeAhead, commitInterval, ompThreads, BackgroundPolicy.NICE, nice, queuedImages, lanes);
     }
 
     public FeatureWorkerOptions withBackgroundPolicy(BackgroundPolicy policy) {
         return new FeatureWorkerOptions(topics, groupId, workerId, batchSize, maxBatchWait, shutdownTimeout, retryBackoff,
-                warmUp, decodeAhead, commitInterval, ompThreads, policy, backgroundNice, queuedImages);
+                warmUp, decodeAhead, commitInterval, ompThreads, policy, backgroundNice, queuedImages, lanes);
     }
 
     public FeatureWorkerOptions withQueuedImages(int n) {
         return new FeatureWorkerOptions(topics, groupId, workerId, batchSize, maxBatchWait, shutdownTimeout, retryBackoff,
-                warmUp, decodeAhead, commitInterval, ompThreads, backgroundPolicy, backgroundNice, n);
+                warmUp, decodeAhead, commitInterval, ompThreads, backgroundPolicy, backgroundNice, n, lanes);
+    }
+
+    public FeatureWorkerOptions withLanes(int n) {
+        return new FeatureWorkerOptions(topics, groupId, workerId, batchSize, maxBatchWait, shutdownTimeout, retryBackoff,
+                warmUp, decodeAhead, commitInterval, ompThreads, backgroundPolicy, backgroundNice, queuedImages, n);
+    }
+
+    /** Throws {@link IllegalArgumentException} unless {@code n} is in 1..{@link #MAX_LANES}. */
+    public static void requireLanes(int n) {
+        if (n < 1 || n > MAX_LANES) {
+            throw new IllegalArgumentException("inference lanes must be in 1.." + MAX_LANES + ", got " + n);
+        }
     }
 
     /** Throws {@link IllegalArgumentException} unless {@code nice} is in 0..{@link #MAX_NICE}. */

@@ -13,7 +13,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * "max" (with two cuts) its maximum per channel. An optional gate holds every forward pass (or every one from the
  * k-th on) until it opens; an optional delay makes each pass take a while.
  */
-final class FakeBase implements BaseNetwork {
+class FakeBase implements BaseNetwork {
     private final List<BaseRef> refs = new ArrayList<>();
     private volatile CountDownLatch gate = new CountDownLatch(0);
     private final CountDownLatch entered = new CountDownLatch(1);

@@ -43,7 +43,8 @@ import org.junit.jupiter.api.io.TempDir;
  * Exactly once under kill -9: two feature worker OS processes in one group on a 4-partition images topic,
  * images flowing, the workers killed with SIGKILL in turn, four times mid-stream (twice while a transaction with
  * sent records is open), and restarted with the same worker
- * id. Afterwards every image id is in the committed features exactly once, no transaction of the workers is
+ * id. Worker 1 runs two inference lanes (batches finishing out of order on its two lanes are still sent in queue
+ * order). Afterwards every image id is in the committed features exactly once, no transaction of the workers is
  * left open, and a worker stops on SIGTERM within 30 s.
  */
 class FeatureWorkerKillIT {
@@ -215,7 +216,8 @@ class FeatureWorkerKillIT {
             List<String> cmd = List.of(java, "-Xmx512m", "-XX:+IgnoreUnrecognizedVMOptions",
                     "--add-opens=java.base/java.nio=ALL-UNNAMED", "-Dorg.bytedeco.javacpp.maxphysicalbytes=1500m",
                     "-cp", cp, WorkerProcessMain.class.getName(), bootstrap, topics.images().replace("images", ""),
-                    GROUP, "kill-" + slot, CUT, String.valueOf(INPUT), "16", String.valueOf(COMMIT_DELAY_MS));
+                    GROUP, "kill-" + slot, CUT, String.valueOf(INPUT), "16", String.valueOf(COMMIT_DELAY_MS),
+                    String.valueOf(slot + 1)); // worker 0 one inference lane, worker 1 two
             ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("worker-" + slot + ".log").toFile()));
             pb.environment().put("OMP_NUM_THREADS", "1");

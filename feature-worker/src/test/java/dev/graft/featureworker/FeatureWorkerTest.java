@@ -162,6 +162,15 @@ class FeatureWorkerTest {
     }
 
     @Test
+    void queueHoldsABatchPerLaneAndOneBehindThem() {
+        assertThat(FeatureWorker.maxInFlight(64, 32, 2)).as("each lane busy, one batch queued").isEqualTo(3);
+        assertThat(FeatureWorker.maxInFlight(16, 32, 4)).isEqualTo(5);
+        assertThat(FeatureWorker.maxInFlight(8, 128, 2)).as("the queued images, when more").isEqualTo(16);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> FeatureWorkerOptions.defaults(TOPICS, "g", "w").withLanes(0))
+                .hasMessageContaining("inference lanes must be in 1..64, got 0");
+    }
+
+    @Test
     void producerLingersUpToTheCommitIntervalUnlessTheUserSetsIt() {
         FeatureWorkerOptions opts = FeatureWorkerOptions.defaults(TOPICS, "g", "w-0").withBatchSize(4)
                 .withCommitInterval(Duration.ofMillis(250)).withQueuedImages(30);
@@ -262,7 +271,7 @@ class FeatureWorkerTest {
         FakeBase base = new FakeBase(8).gated();
         FeatureWorkerOptions opts = new FeatureWorkerOptions(TOPICS, "g", "w-0", BATCH, Duration.ofMillis(50),
                 Duration.ofSeconds(5), Duration.ofMillis(10), true, true, Duration.ZERO, 0,
-                FeatureWorkerOptions.BackgroundPolicy.NICE, 0, FeatureWorkerOptions.DEFAULT_QUEUED_IMAGES);
+                FeatureWorkerOptions.BackgroundPolicy.NICE, 0, FeatureWorkerOptions.DEFAULT_QUEUED_IMAGES, 1);
         FeatureWorker worker = new FeatureWorker(opts, () -> consumer, () -> producer, new BatchFeaturizer(base, new ImageDecoder()));
         CompletableFuture<Void> run = CompletableFuture.runAsync(worker);
         assertThat(base.awaitForwardPass()).isTrue();
@@ -525,6 +534,92 @@ class FeatureWorkerTest {
         assertThat(worker.featurizedCount()).isEqualTo(BATCH);
         assertThat(committedImageIds(producer)).hasSize(BATCH).doesNotHaveDuplicates();
         assertThat(producer.committedOffsets.values().stream().mapToLong(Long::longValue).sum()).isEqualTo(BATCH);
+    }
+
+    /**
+     * With two inference lanes a later batch can finish before an earlier one. Sending it first would put its
+     * partition's offset ahead of the earlier batch's records in the open transaction (and with the next commit,
+     * lose them on a crash). Here the first forward pass (on whichever lane takes it) waits until the other lane has
+     * finished two later batches; the first batch's features must still be the first records sent.
+     */
+    @Test
+    void batchFinishedOnAnotherLaneBeforeAnEarlierOneIsSentAfterIt() throws Exception {
+        LogConsumer consumer = new LogConsumer();
+        FailingProducer producer = new FailingProducer(consumer);
+        AtomicInteger started = new AtomicInteger();
+        java.util.concurrent.CountDownLatch laterDone = new java.util.concurrent.CountDownLatch(2);
+        java.util.Set<String> laneThreads = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        List<dev.graft.common.base.BaseNetwork> copies = new ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            copies.add(new FakeBase(8) {
+                @Override
+                public List<org.nd4j.linalg.api.ndarray.INDArray> extractAll(org.nd4j.linalg.api.ndarray.INDArray rgb255) {
+                    laneThreads.add(Thread.currentThread().getName());
+                    if (started.getAndIncrement() == 0) {
+                        try {
+                            if (!laterDone.await(20, TimeUnit.SECONDS)) throw new IllegalStateException("no later batch finished");
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                            throw new IllegalStateException(e);
+                        }
+                        return super.extractAll(rgb255);
+                    }
+                    List<org.nd4j.linalg.api.ndarray.INDArray> out = super.extractAll(rgb255);
+                    laterDone.countDown();
+                    return out;
+                }
+            });
+        }
+        FeatureWorker worker = lanesWorker(consumer, producer, copies, Duration.ZERO);
+        CompletableFuture<Void> run = CompletableFuture.runAsync(worker);
+        drainAndStop(worker, run, producer);
+        assertThat(laterDone.getCount()).as("two later batches finished while the first one ran").isZero();
+        assertThat(laneThreads).as("both lanes ran forward passes").hasSize(2);
+        List<String> firstSent;
+        try (FeatureBatchCodec codec = new FeatureBatchCodec()) {
+            firstSent = codec.decode(producer.history().get(0).value()).stream().map(FeatureRow::imageId).toList();
+        }
+        List<String> firstBatch = new ArrayList<>();
+        for (int i = 0; i < BATCH; i++) firstBatch.add("img-0-" + i);
+        assertThat(firstSent).as("the first batch's features are sent first").containsExactlyElementsOf(firstBatch);
+        assertThat(producer.committedOffsets).containsEntry(p0, (long) PER_PARTITION).containsEntry(p1, (long) PER_PARTITION);
+    }
+
+    @ParameterizedTest(name = "commit interval {0} ms, commit {1} fails")
+    @CsvSource({"0, 2", "30000, 1"})
+    void retriableCommitFailureWithTwoLanesRewindsAndReprocessesWithoutLossOrDuplicate(long intervalMs, int failing)
+            throws Exception {
+        LogConsumer consumer = new LogConsumer();
+        FailingProducer producer = new FailingProducer(consumer);
+        producer.failCommitNumber.set(failing);
+        producer.failure = new KafkaException("injected: coordinator went away during commit");
+        FeatureWorker worker = lanesWorker(consumer, producer,
+                List.of(new FakeBase(8).slow(50), new FakeBase(8).slow(50)), Duration.ofMillis(intervalMs));
+        CompletableFuture<Void> run = CompletableFuture.runAsync(worker);
+        drainAndStop(worker, run, producer);
+        assertThat(producer.aborts.get()).as("the failed transaction was aborted").isEqualTo(1);
+        assertThat(producer.committedOffsets).containsEntry(p0, (long) PER_PARTITION).containsEntry(p1, (long) PER_PARTITION);
+        assertThat(consumer.seeks.get()).as("rewound to the committed offsets").isPositive();
+    }
+
+    @Test
+    void lanesOfDifferentBasesAreRefused() {
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> BatchFeaturizer.lanes(
+                        List.of(new FakeBase(8), new FakeBase(16)), new ImageDecoder(), 3))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("copies of one base");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> FeatureWorker.create(
+                        FeatureWorkerOptions.defaults(TOPICS, "g", "w").withLanes(2),
+                        dev.graft.common.kafka.KafkaSettings.of("localhost:1"), List.of(new FakeBase(8))))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("2 inference lanes need as many copies");
+    }
+
+    private static FeatureWorker lanesWorker(LogConsumer consumer, FailingProducer producer,
+                                             List<dev.graft.common.base.BaseNetwork> copies, Duration commitInterval) {
+        FeatureWorkerOptions opts = new FeatureWorkerOptions(TOPICS, "g", "w-0", BATCH, Duration.ofMillis(50),
+                Duration.ofSeconds(5), Duration.ofMillis(10)).withCommitInterval(commitInterval).withBackgroundNice(0)
+                .withLanes(copies.size());
+        return new FeatureWorker(opts, () -> consumer, () -> producer,
+                BatchFeaturizer.lanes(copies, new ImageDecoder(), FeatureWorker.maxInFlight(opts) + 1), null);
     }
 
     private static FeatureWorker worker(LogConsumer consumer, FailingProducer producer) {

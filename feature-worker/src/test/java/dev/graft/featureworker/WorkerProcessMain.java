@@ -8,13 +8,16 @@ import dev.graft.common.kafka.KafkaSettings;
 import dev.graft.featureworker.internal.BatchFeaturizer;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
+import java.util.ArrayList;
+import java.util.List;
 import org.apache.kafka.clients.producer.Producer;
 
 /**
  * One feature worker as its own OS process, for {@link FeatureWorkerKillIT}: what {@code graft feature-worker}
  * does (shutdown hook calling {@link FeatureWorker#close()}), without the CLI module.
  *
- * <p>Arguments: bootstrap servers, topic prefix, group id, worker id, cut, input size, batch size, commit delay (ms).
+ * <p>Arguments: bootstrap servers, topic prefix, group id, worker id, cut, input size, batch size, commit delay (ms),
+ * and optionally inference lanes (default 1; one base copy each).
  */
 public final class WorkerProcessMain {
     private WorkerProcessMain() {}
@@ -28,20 +31,26 @@ public final class WorkerProcessMain {
         int inputSize = Integer.parseInt(args[5]);
         int batchSize = Integer.parseInt(args[6]);
         long commitDelayMs = Long.parseLong(args[7]);
+        int lanes = args.length > 8 ? Integer.parseInt(args[8]) : 1;
         // Short session and transaction timeouts so a killed member's partitions and open transaction are
         // recovered within seconds even when nobody restarts it.
         KafkaSettings settings = KafkaSettings.of(bootstrap)
                 .with("session.timeout.ms", "6000")
                 .with("heartbeat.interval.ms", "1000")
                 .with("transaction.timeout.ms", "10000");
-        try (BaseNetwork base = BaseNetworks.load("nsfwjs:mobilenet_v2", cut, inputSize, BaseNetworks.defaultCacheDir())) {
-            FeatureWorkerOptions options = FeatureWorkerOptions.defaults(topics, group, workerId).withBatchSize(batchSize);
+        List<BaseNetwork> copies = new ArrayList<>();
+        for (int i = 0; i < lanes; i++) {
+            copies.add(BaseNetworks.load("nsfwjs:mobilenet_v2", cut, inputSize, BaseNetworks.defaultCacheDir()));
+        }
+        try (BaseNetwork base = copies.get(0)) {
+            FeatureWorkerOptions options = FeatureWorkerOptions.defaults(topics, group, workerId).withBatchSize(batchSize)
+                    .withLanes(lanes);
             KafkaSettings k = settings.with("max.poll.records", String.valueOf(batchSize));
             // As FeatureWorker.create, but the producer announces each commit and holds it briefly, so the
             // test can kill the process while a transaction with sent records is open.
             FeatureWorker worker = new FeatureWorker(options, () -> k.consumer(group),
                     () -> slowCommits(k.transactionalProducer(options.transactionalId()), commitDelayMs),
-                    new BatchFeaturizer(base, new ImageDecoder()));
+                    BatchFeaturizer.lanes(copies, new ImageDecoder(), FeatureWorker.maxInFlight(options) + 1), null);
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 long t0 = System.nanoTime();
                 worker.close();
@@ -49,7 +58,7 @@ public final class WorkerProcessMain {
                         (System.nanoTime() - t0) / 1_000_000, worker.featurizedCount());
                 System.out.flush();
             }, "worker-shutdown"));
-            System.out.println("[GRAFT-WORKER] " + workerId + " running, base " + base.ref().id());
+            System.out.println("[GRAFT-WORKER] " + workerId + " running, base " + base.ref().id() + ", " + lanes + " lane(s)");
             System.out.flush();
             worker.run();
         }

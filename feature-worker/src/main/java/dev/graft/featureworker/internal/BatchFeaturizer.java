@@ -55,9 +55,43 @@ public final class BatchFeaturizer {
 
     /** @param pooledBuffers pixel buffers kept for reuse: the decoded batches held at once, plus one */
     public BatchFeaturizer(BaseNetwork base, ImageDecoder decoder, int pooledBuffers) {
+        this(base, decoder, new PixelBufferPool(pooledBuffers));
+    }
+
+    private BatchFeaturizer(BaseNetwork base, ImageDecoder decoder, PixelBufferPool buffers) {
         this.base = base;
         this.decoder = decoder;
-        this.buffers = new PixelBufferPool(pooledBuffers);
+        this.buffers = buffers;
+    }
+
+    /**
+     * One featurizer per inference lane, one per copy of the base in {@code bases}, sharing {@code pooledBuffers} pixel
+     * buffers and the decoder: a batch decoded by any of them ({@link #decode} uses no network state) can be
+     * extracted by any other, which gives its buffer back to the shared pool.
+     *
+     * @throws IllegalArgumentException unless the copies are of one base (the same ids for the same cuts)
+     */
+    public static List<BatchFeaturizer> lanes(List<BaseNetwork> bases, ImageDecoder decoder, int pooledBuffers) {
+        if (bases.isEmpty()) throw new IllegalArgumentException("at least one base copy");
+        List<String> ids = idsOf(bases.get(0));
+        PixelBufferPool shared = new PixelBufferPool(pooledBuffers);
+        List<BatchFeaturizer> lanes = new ArrayList<>(bases.size());
+        for (BaseNetwork b : bases) {
+            if (!idsOf(b).equals(ids)) {
+                throw new IllegalArgumentException("inference lanes need copies of one base: " + idsOf(b) + " is not " + ids);
+            }
+            lanes.add(new BatchFeaturizer(b, decoder, shared));
+        }
+        return List.copyOf(lanes);
+    }
+
+    private static List<String> idsOf(BaseNetwork b) {
+        return b.refs().stream().map(BaseRef::id).toList();
+    }
+
+    /** Pixel buffers free in this featurizer's pool (shared by the lanes of one worker). */
+    int freeBuffers() {
+        return buffers.freeCount();
     }
 
     /** The first cut's ref (the only one unless the base has several cuts). */
