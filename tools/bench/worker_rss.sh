@@ -7,7 +7,8 @@
 # feature worker (cut out_relu) in its own JVM and samples its VmRSS every 2 s until /metrics counts IMAGES
 # committed. Prints RSS after the first committed batch, at 10% of the images, the peak and the end, and
 # whether the last 90% stayed flat (end within max(64 MB, 5%) of the 10% mark); the samples go to a CSV.
-# The worker runs with the launcher's defaults (GRAFT_JAVA_OPTS, GRAFT_MAX_NATIVE) unless you set them.
+# The worker runs with the launcher's defaults (GRAFT_JAVA_OPTS, GRAFT_MAX_NATIVE) unless you set them;
+# WORKER_ARGS adds options to its command line (e.g. WORKER_ARGS="--lanes 2 --omp-threads 1").
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 images="${1:-10000}"
@@ -36,7 +37,7 @@ done
   >"$work/produce.log" 2>&1
 
 "$here/graft" feature-worker --bootstrap-servers "127.0.0.1:$port" --input-size "$size" --batch-size "$batch" \
-  --no-follow-bases --metrics-port "$mport" >"$work/worker.log" 2>&1 &
+  --no-follow-bases --metrics-port "$mport" ${WORKER_ARGS:-} >"$work/worker.log" 2>&1 &
 launcher=$!
 pids+=($launcher)
 sleep 2

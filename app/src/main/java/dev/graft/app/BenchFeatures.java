@@ -103,6 +103,12 @@ final class BenchFeatures {
                         + "timed as W extractors side by side and the faster layout counts (default: ${DEFAULT-VALUE}).")
         int pipelineWorkers;
 
+        @Option(names = "--pipeline-lanes", defaultValue = "1", paramLabel = "L",
+                description = "Inference lanes of each pipeline worker (its --lanes): L base copies taking batches from "
+                        + "one queue, threads/(W*L) OpenMP threads each, behind one consumer and producer; (a) is then "
+                        + "also timed as W*L extractors side by side (default: ${DEFAULT-VALUE}).")
+        int pipelineLanes;
+
         @Option(names = "--queued-images", defaultValue = "" + FeatureWorkerOptions.DEFAULT_QUEUED_IMAGES, paramLabel = "N",
                 description = "The pipeline worker's --queued-images: images on its inference thread at once, running "
                         + "and queued (default: ${DEFAULT-VALUE}).")
@@ -167,7 +173,7 @@ final class BenchFeatures {
                         !noDecodeAhead, !noPipelineWarmUp, Durations.parse(commitInterval),
                         pipelineWorkers, repeats, backgroundNice, brokerNice,
                         FeatureWorkerOptions.BackgroundPolicy.parse(backgroundPolicy),
-                        brokerPolicy(brokerPolicy), queuedImages);
+                        brokerPolicy(brokerPolicy), queuedImages, pipelineLanes);
             } catch (IllegalArgumentException e) {
                 throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
             }

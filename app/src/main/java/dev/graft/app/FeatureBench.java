@@ -62,7 +62,21 @@ public final class FeatureBench {
                            boolean workerWarmUp, boolean decodeAhead, boolean pipelineWarmUp,
                            java.time.Duration commitInterval, int pipelineWorkers, int repeats, int backgroundNice,
                            int brokerNice, FeatureWorkerOptions.BackgroundPolicy backgroundPolicy,
-                           FeatureWorkerOptions.BackgroundPolicy brokerPolicy, int queuedImages) {
+                           FeatureWorkerOptions.BackgroundPolicy brokerPolicy, int queuedImages, int pipelineLanes) {
+        /** With one inference lane per pipeline worker. */
+        public Settings(String baseSpec, String cut, List<Integer> resolutions, List<Integer> batches, int images,
+                        int warmup, int threads, boolean pipeline, boolean torch, Path modelCache, TorchPeer peer,
+                        String executor, boolean compareDl4j, boolean rss, boolean profile, double autoSeconds,
+                        boolean workerWarmUp, boolean decodeAhead, boolean pipelineWarmUp,
+                        java.time.Duration commitInterval, int pipelineWorkers, int repeats, int backgroundNice,
+                        int brokerNice, FeatureWorkerOptions.BackgroundPolicy backgroundPolicy,
+                        FeatureWorkerOptions.BackgroundPolicy brokerPolicy, int queuedImages) {
+            this(baseSpec, cut, resolutions, batches, images, warmup, threads, pipeline, torch, modelCache, peer,
+                    executor, compareDl4j, rss, profile, autoSeconds, workerWarmUp, decodeAhead, pipelineWarmUp,
+                    commitInterval, pipelineWorkers, repeats, backgroundNice, brokerNice, backgroundPolicy, brokerPolicy,
+                    queuedImages, 1);
+        }
+
         public Settings(String baseSpec, String cut, List<Integer> resolutions, List<Integer> batches, int images,
                         int warmup, int threads, boolean pipeline, boolean torch, Path modelCache, TorchPeer peer) {
             this(baseSpec, cut, resolutions, batches, images, warmup, threads, pipeline, torch, modelCache, peer,
@@ -89,6 +103,10 @@ public final class FeatureBench {
             if (pipelineWorkers < 1 || pipelineWorkers > threads) {
                 throw new IllegalArgumentException("pipeline workers must be in 1.." + threads + " (the threads), got "
                         + pipelineWorkers);
+            }
+            if (pipelineLanes < 1 || pipelineWorkers * pipelineLanes > threads) {
+                throw new IllegalArgumentException("pipeline workers x lanes must be in 1.." + threads
+                        + " (the threads), got " + pipelineWorkers + " x " + pipelineLanes);
             }
             if (repeats < 1 || repeats > MAX_REPEATS) {
                 throw new IllegalArgumentException("repeats must be in 1.." + MAX_REPEATS + ", got " + repeats);
@@ -248,16 +266,16 @@ public final class FeatureBench {
                     out.printf("base %s (%d-d), executor %s%n", baseId, base.ref().featureDim(), base.executor());
                     List<BaseNetwork> bases = new ArrayList<>(List.of(base));
                     try {
-                        for (int i = 1; i < s.pipelineWorkers() && !s.rss(); i++) {
+                        for (int i = 1; i < s.pipelineWorkers() * s.pipelineLanes() && !s.rss(); i++) {
                             bases.add(BaseNetworks.load(src, s.cut(), res, s.executor())); // the executor is not thread-safe
                         }
                         if (!base.executor().equals(s.executor())) {
                             notes.add(res + "px: executor " + s.executor() + " unavailable, ran " + base.executor());
                         }
                         for (int batch : s.batches()) {
-                            int n = s.images() == AUTO_IMAGES
+                            int n = evenOverLanes(s.images() == AUTO_IMAGES
                                     ? autoImages(bare(base, res, batch, 4 * batch)[0], s.autoSeconds(), batch)
-                                    : roundUp(s.images(), batch);
+                                    : s.images(), batch, bases.size());
                             if (s.rss()) {
                                 RssRun m = rss(base, res, batch, n);
                                 rssRuns.add(m);
@@ -382,9 +400,9 @@ public final class FeatureBench {
 
     /** One burst of {@code n} bench PNGs through the rig, with ND4J's thread budget split as the workers' is. */
     private PipelineRig.Burst burst(PipelineRig rig, int res, int n) throws InterruptedException {
-        if (rig.workers() > 1) Nd4j.getEnvironment().setMaxThreads(threadsPerWorker());
+        if (rig.lanes() > 1) Nd4j.getEnvironment().setMaxThreads(threadsPerLane());
         try {
-            return rig.burst(n, i -> png(res, i), threadsPerWorker());
+            return rig.burst(n, i -> png(res, i), threadsPerLane());
         } finally {
             Nd4j.getEnvironment().setMaxThreads(s.threads());
         }
@@ -393,11 +411,12 @@ public final class FeatureBench {
     /** The rig of one grid point's (b): its workers run from the first burst to the last. */
     private PipelineRig rig(EmbeddedKafkaBroker broker, List<BaseNetwork> bases, int res, int batch)
             throws InterruptedException {
-        int workers = bases.size();
-        return new PipelineRig(KafkaSettings.of(broker.bootstrapServers()), bases, res, batch, o -> o.withWarmUp(s.workerWarmUp())
+        int lanes = bases.size();
+        return new PipelineRig(KafkaSettings.of(broker.bootstrapServers()), bases, s.pipelineLanes(), res, batch,
+                o -> o.withWarmUp(s.workerWarmUp())
                 .withDecodeAhead(s.decodeAhead()).withCommitInterval(s.commitInterval())
                 .withBackgroundNice(s.backgroundNice()).withBackgroundPolicy(s.backgroundPolicy())
-                .withOmpThreads(workers > 1 ? threadsPerWorker() : 0).withQueuedImages(s.queuedImages()));
+                .withOmpThreads(lanes > 1 ? threadsPerLane() : 0).withQueuedImages(s.queuedImages()));
     }
 
     /**
@@ -489,7 +508,7 @@ public final class FeatureBench {
             out.printf(Locale.ROOT, "%dpx batch %d round %d/%d: a %.1f img/s%s%s%s%n", res, batch, i, s.repeats(),
                     bares.get(i - 1)[0], sides.isEmpty() ? switchesShown(bares.get(i - 1))
                             : String.format(Locale.ROOT, " (%d x %d thread(s) side by side %.1f img/s)", bases.size(),
-                                    threadsPerWorker(), sides.get(i - 1)[0]), stolen(bareSteal.get(i - 1)), broker == null ? ""
+                                    threadsPerLane(), sides.get(i - 1)[0]), stolen(bareSteal.get(i - 1)), broker == null ? ""
                             : String.format(Locale.ROOT, ", b %.1f img/s%s (%s first)", pipes.get(i - 1).imgS(),
                                     stolen(pipeSteal.get(i - 1)), bareFirst ? "a" : "b"));
         }
@@ -497,7 +516,7 @@ public final class FeatureBench {
             List<double[]> chosen = fasterLayout(bares, sides);
             notes.add(String.format(Locale.ROOT, "%dpx batch %d: bare medians 1 x %d threads %.1f img/s, %d x %d thread(s) "
                             + "side by side %.1f img/s; a is the faster layout's rounds (%s)", res, batch, s.threads(),
-                    medianRate(bares), bases.size(), threadsPerWorker(), medianRate(sides),
+                    medianRate(bares), bases.size(), threadsPerLane(), medianRate(sides),
                     chosen == sides ? "side by side" : "one extractor"));
             bares = chosen;
         }
@@ -740,12 +759,12 @@ public final class FeatureBench {
         java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(w + 1);
         List<Thread> threads = new ArrayList<>();
         RuntimeException[] failure = new RuntimeException[1];
-        Nd4j.getEnvironment().setMaxThreads(threadsPerWorker());
+        Nd4j.getEnvironment().setMaxThreads(threadsPerLane());
         try {
             for (BaseNetwork b : bases) {
                 Thread t = new Thread(() -> {
                     try {
-                        BaseNetworks.setOmpThreadsOfThisThread(threadsPerWorker());
+                        BaseNetworks.setOmpThreadsOfThisThread(threadsPerLane());
                         INDArray x = Nd4j.rand(DataType.FLOAT, batch, res, res, 3).muli(255.0);
                         for (int i = 0; i < Math.max(1, s.warmup()); i++) b.extract(x);
                         start.await();
@@ -805,9 +824,9 @@ public final class FeatureBench {
         return javaName.length() <= 15 ? javaName : javaName.substring(0, 15);
     }
 
-    /** OpenMP threads of each of several pipeline workers or parallel bare extractors: the budget split evenly. */
-    private int threadsPerWorker() {
-        return Math.max(1, s.threads() / s.pipelineWorkers());
+    /** OpenMP threads of each inference lane of the pipeline workers, or of each parallel bare extractor: the budget split evenly. */
+    private int threadsPerLane() {
+        return Math.max(1, s.threads() / (s.pipelineWorkers() * s.pipelineLanes()));
     }
 
     /** A deterministic noisy RGB PNG of {@code size}×{@code size} (the worker decodes it; no resize needed). */
@@ -868,6 +887,16 @@ public final class FeatureBench {
             r.add(v);
         }
         return List.copyOf(r);
+    }
+
+    /**
+     * {@code n} rounded up to whole batches for each of {@code lanes} inference lanes (over all pipeline workers):
+     * the work the bare side-by-side layout times, one extractor per lane. A burst of an odd number of batches on
+     * two lanes ends with one lane idle for a whole forward pass: at 224 px batch 32 (9 batches of 1.25 s) that
+     * was 10% of the burst, in the burst's tail, which a running worker fed by a stream does not have.
+     */
+    static int evenOverLanes(int n, int batch, int lanes) {
+        return roundUp(n, batch * lanes);
     }
 
     static int roundUp(int n, int batch) {
@@ -987,6 +1016,7 @@ public final class FeatureBench {
         root.put("broker_policy", s.brokerPolicy().wire());
         root.put("broker_nice", s.brokerNice());
         root.put("pipeline_workers", s.pipelineWorkers());
+        root.put("pipeline_lanes", s.pipelineLanes());
         root.put("repeats", s.repeats());
         root.put("max_physical_bytes", System.getProperty("org.bytedeco.javacpp.maxphysicalbytes"));
         root.put("glibc_tunables", System.getenv("GLIBC_TUNABLES"));

@@ -32,7 +32,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
  * reported apart, as the bare base's load and warm-up batches are.
  *
  * <p>With W workers the images topic has W partitions and a burst's images go round-robin over them, so no worker
- * idles at a burst's end for want of work; each worker has its own base copy.
+ * idles at a burst's end for want of work; each worker has its own base copy, one per inference lane.
  */
 final class PipelineRig implements AutoCloseable {
     private static final long BURST_TIMEOUT_NANOS = TimeUnit.MINUTES.toNanos(20);
@@ -53,6 +53,7 @@ final class PipelineRig implements AutoCloseable {
     private final List<FeatureWorker> workers = new ArrayList<>();
     private final List<Thread> threads = new ArrayList<>();
     private final int partitions;
+    private final int lanes;
     private final int batch;
     private final String label;
     private final KafkaSettings kafka;
@@ -65,13 +66,18 @@ final class PipelineRig implements AutoCloseable {
     private final java.util.concurrent.Semaphore committed = new java.util.concurrent.Semaphore(0);
 
     /**
-     * Creates the topics, starts one worker per base and waits until every one holds a partition.
+     * Creates the topics, starts one worker per {@code lanesEach} bases (one inference lane per base) and waits until
+     * every one holds a partition.
      *
      * @param tune applied to each worker's defaults (batch size, commit interval, OpenMP threads, ...)
      */
-    PipelineRig(KafkaSettings kafka, List<BaseNetwork> bases, int res, int batch,
+    PipelineRig(KafkaSettings kafka, List<BaseNetwork> bases, int lanesEach, int res, int batch,
                 java.util.function.UnaryOperator<FeatureWorkerOptions> tune) throws InterruptedException {
-        this.partitions = bases.size();
+        if (lanesEach < 1 || bases.size() % lanesEach != 0) {
+            throw new IllegalArgumentException(bases.size() + " bases do not make workers of " + lanesEach + " lanes");
+        }
+        this.lanes = lanesEach;
+        this.partitions = bases.size() / lanesEach;
         this.batch = batch;
         this.label = res + "px batch " + batch;
         String prefix = "bench-" + res + "-" + batch + "-" + System.nanoTime() + ".";
@@ -83,8 +89,8 @@ final class PipelineRig implements AutoCloseable {
         try {
             for (int i = 0; i < partitions; i++) {
                 FeatureWorkerOptions o = tune.apply(FeatureWorkerOptions.defaults(topics, prefix + "features",
-                        "bench-" + res + "-" + batch + "-" + i).withBatchSize(batch));
-                FeatureWorker w = FeatureWorker.create(o, kafka, bases.get(i));
+                        "bench-" + res + "-" + batch + "-" + i).withBatchSize(batch).withLanes(lanesEach));
+                FeatureWorker w = FeatureWorker.create(o, kafka, bases.subList(i * lanesEach, (i + 1) * lanesEach));
                 w.onBatch((featurized, dead, nanos) -> committed.release());
                 workers.add(w);
                 Thread t = new Thread(w, "bench-feature-worker-" + i);
@@ -116,6 +122,11 @@ final class PipelineRig implements AutoCloseable {
 
     int workers() {
         return workers.size();
+    }
+
+    /** Inference lanes of all workers together. */
+    int lanes() {
+        return workers.size() * lanes;
     }
 
     /**
@@ -167,11 +178,12 @@ final class PipelineRig implements AutoCloseable {
             encode += now.encodeNanos() - inf0[i].encodeNanos();
         }
         long nBatches = Math.max(1, sum(FeatureWorker::batchCount) - batches0);
-        double busy = (decode + forward + encode) / (sec * 1e9 * workers.size());
+        double busy = (decode + forward + encode) / (sec * 1e9 * lanes());
         List<String> described = new ArrayList<>();
         described.add(String.format(Locale.ROOT, "%s pipeline (%d worker%s) inference thread per batch: decode %.1f ms "
                         + "(%d of %d batches decoded there, not ahead), forward %.1f ms, encode %.1f ms (%.0f%% busy)%s",
-                label, workers.size(), workers.size() == 1 ? "" : "s, " + ompThreadsEach + " OpenMP thread(s) each",
+                label, workers.size(), (workers.size() == 1 ? "" : "s") + (lanes == 1 ? "" : ", " + lanes + " lanes each")
+                        + (lanes() == 1 ? "" : ", " + ompThreadsEach + " OpenMP thread(s) per lane"),
                 decode / 1e6 / nBatches, decodedHere, nBatches,
                 forward / 1e6 / nBatches, encode / 1e6 / nBatches, 100 * busy, switches < 0 ? ""
                         : String.format(Locale.ROOT, ", %.1f voluntary context switches per batch with its OpenMP "

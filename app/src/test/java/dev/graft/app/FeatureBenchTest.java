@@ -32,6 +32,17 @@ class FeatureBenchTest {
         assertThat(FeatureBench.roundUp(5, 1)).isEqualTo(5);
     }
 
+    /** 288 images at batch 32 are 9 batches: on two lanes one would idle through the burst's last forward pass. */
+    @Test
+    void burstOfAnOddNumberOfBatchesOnTwoLanesIsRoundedToWholeBatchesPerLane() {
+        assertThat(FeatureBench.evenOverLanes(288, 32, 2)).isEqualTo(320);
+        assertThat(FeatureBench.evenOverLanes(288, 32, 1)).as("one lane: whole batches only").isEqualTo(288);
+        assertThat(FeatureBench.evenOverLanes(300, 16, 2)).isEqualTo(320);
+        for (int lanes = 1; lanes <= 4; lanes++) {
+            assertThat(FeatureBench.evenOverLanes(1001, 8, lanes) % (8 * lanes)).isZero();
+        }
+    }
+
     @Test
     void ratiosAndTableShowMissingValuesAsDash() {
         FeatureBench.Run full = run(96, 16, 20.0, 15.0, 400.0);

@@ -124,6 +124,14 @@ class GraftCliBadInputTest {
             assertThat(r.code()).as(queued).isEqualTo(2);
             assertThat(r.err()).contains("--queued-images must be in 1..4096, got " + queued);
         }
+        for (String lanes : new String[] {"0", "65"}) {
+            Run r = run("feature-worker", "--lanes", lanes, "--bootstrap-servers", "localhost:1");
+            assertThat(r.code()).as(lanes).isEqualTo(2);
+            assertThat(r.err()).contains("--lanes: inference lanes must be in 1..64, got " + lanes);
+        }
+        Run lanesOverThreads = run("bench", "features", "--threads", "2", "--pipeline-workers", "2", "--pipeline-lanes", "2");
+        assertThat(lanesOverThreads.code()).isEqualTo(2);
+        assertThat(lanesOverThreads.err()).contains("pipeline workers x lanes must be in 1..2 (the threads), got 2 x 2");
         for (String nice : new String[] {"20", "-1"}) {
             Run r = run("feature-worker", "--background-nice", nice, "--bootstrap-servers", "localhost:1");
             assertThat(r.code()).as(nice).isEqualTo(2);

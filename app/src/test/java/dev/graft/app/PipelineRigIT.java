@@ -25,11 +25,8 @@ class PipelineRigIT {
     @Test
     @Timeout(value = 10, unit = TimeUnit.MINUTES)
     void eachBurstIsTimedToItsOwnCommittedImagesAndSharedEvenlyByTheWorkers() throws Exception {
-        try (KafkaTestCluster kafka = KafkaTestCluster.start();
-             BaseNetwork a = BaseNetworks.load("nsfwjs:mobilenet_v2", "out_relu", RES, BaseNetworks.defaultCacheDir());
-             BaseNetwork b = BaseNetworks.load("nsfwjs:mobilenet_v2", "out_relu", RES, BaseNetworks.defaultCacheDir())) {
-            PipelineRig rig = new PipelineRig(KafkaSettings.of(kafka.bootstrapServers()), List.of(a, b), RES, 4,
-                    o -> o.withCommitInterval(Duration.ofMillis(100)).withOmpThreads(1));
+        try (KafkaTestCluster kafka = KafkaTestCluster.start(); BaseNetwork a = base(); BaseNetwork b = base()) {
+            PipelineRig rig = rig(kafka, List.of(a, b), 1);
             boolean closed = false;
             try {
                 assertThat(rig.workers()).isEqualTo(2);
@@ -63,6 +60,40 @@ class PipelineRigIT {
             } finally {
                 if (!closed) rig.close();
             }
+        }
+    }
+
+    private static BaseNetwork base() {
+        return BaseNetworks.load("nsfwjs:mobilenet_v2", "out_relu", RES, BaseNetworks.defaultCacheDir());
+    }
+
+    /** Workers of {@code lanes} lanes each over {@code bases}, committing every 100 ms, one OpenMP thread per lane. */
+    private static PipelineRig rig(KafkaTestCluster kafka, List<BaseNetwork> bases, int lanes) throws InterruptedException {
+        return new PipelineRig(KafkaSettings.of(kafka.bootstrapServers()), bases, lanes, RES, 4,
+                o -> o.withCommitInterval(Duration.ofMillis(100)).withOmpThreads(1));
+    }
+
+    /** One worker with two inference lanes (a base copy each): every image once, both lanes' threads gone on close. */
+    @Test
+    @Timeout(value = 10, unit = TimeUnit.MINUTES)
+    void oneWorkerWithTwoLanesCommitsEveryImageOnceAndLeavesNoLaneThreadBehind() throws Exception {
+        try (KafkaTestCluster kafka = KafkaTestCluster.start(); BaseNetwork a = base(); BaseNetwork b = base()) {
+            PipelineRig rig = rig(kafka, List.of(a, b), 2);
+            try {
+                assertThat(rig.workers()).isEqualTo(1);
+                assertThat(rig.lanes()).isEqualTo(2);
+                assertThat(ThreadNice.threadsNamed(PipelineRig.INFERENCE_THREADS)).as("both lanes started").hasSizeGreaterThanOrEqualTo(2);
+                PipelineRig.Burst burst = rig.burst(40, i -> FeatureBench.png(RES, i), 1);
+                assertThat(rig.featurizedByWorker()).containsExactly(40L);
+                assertThat(burst.described()).first().asString().contains("1 worker, 2 lanes each", "forward");
+            } finally {
+                rig.close();
+            }
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (!ThreadNice.threadsNamed(PipelineRig.INFERENCE_THREADS).isEmpty() && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertThat(ThreadNice.threadsNamed(PipelineRig.INFERENCE_THREADS)).isEmpty();
         }
     }
 }
