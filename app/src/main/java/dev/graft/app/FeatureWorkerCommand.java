@@ -161,7 +161,8 @@ final class FeatureWorkerCommand implements Callable<Integer> {
         KafkaSettings connected = kafka.connect();
         MetricsServer server = metrics.start("feature-worker");
         KafkaSettings settings = server == null ? connected : KafkaMetricsBridge.install(connected, server.registry());
-        try (BaseNetwork network = cuts == null ? base.load() : base.load(cuts)) {
+        java.util.function.Supplier<BaseNetwork> load = () -> cuts == null ? base.load() : base.load(cuts);
+        try (BaseNetwork network = load.get()) {
             FeatureWorkerOptions options = FeatureWorkerOptions.defaults(kafka.topics(),
                             group != null ? group : defaultGroup(network),
                             workerId != null ? workerId : "fw-" + UUID.randomUUID().toString().substring(0, 8))
@@ -171,7 +172,7 @@ final class FeatureWorkerCommand implements Callable<Integer> {
                     .withQueuedImages(queuedImages).withLanes(lanes);
             List<BaseNetwork> laneBases = new ArrayList<>(List.of(network));
             try {
-                for (int i = 1; i < lanes; i++) laneBases.add(cuts == null ? base.load() : base.load(cuts));
+                for (int i = 1; i < lanes; i++) laneBases.add(load.get()); // one copy per lane
             } catch (RuntimeException e) {
                 for (int i = 1; i < laneBases.size(); i++) laneBases.get(i).close();
                 throw e;

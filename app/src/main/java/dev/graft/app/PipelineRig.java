@@ -53,7 +53,8 @@ final class PipelineRig implements AutoCloseable {
     private final List<FeatureWorker> workers = new ArrayList<>();
     private final List<Thread> threads = new ArrayList<>();
     private final int partitions;
-    private final int lanes;
+    /** Inference lanes of each worker. */
+    private final int lanesEach;
     private final int batch;
     private final String label;
     private final KafkaSettings kafka;
@@ -76,7 +77,7 @@ final class PipelineRig implements AutoCloseable {
         if (lanesEach < 1 || bases.size() % lanesEach != 0) {
             throw new IllegalArgumentException(bases.size() + " bases do not make workers of " + lanesEach + " lanes");
         }
-        this.lanes = lanesEach;
+        this.lanesEach = lanesEach;
         this.partitions = bases.size() / lanesEach;
         this.batch = batch;
         this.label = res + "px batch " + batch;
@@ -126,7 +127,7 @@ final class PipelineRig implements AutoCloseable {
 
     /** Inference lanes of all workers together. */
     int lanes() {
-        return workers.size() * lanes;
+        return workers.size() * lanesEach;
     }
 
     /**
@@ -182,7 +183,7 @@ final class PipelineRig implements AutoCloseable {
         List<String> described = new ArrayList<>();
         described.add(String.format(Locale.ROOT, "%s pipeline (%d worker%s) inference thread per batch: decode %.1f ms "
                         + "(%d of %d batches decoded there, not ahead), forward %.1f ms, encode %.1f ms (%.0f%% busy)%s",
-                label, workers.size(), (workers.size() == 1 ? "" : "s") + (lanes == 1 ? "" : ", " + lanes + " lanes each")
+                label, workers.size(), (workers.size() == 1 ? "" : "s") + (lanesEach == 1 ? "" : ", " + lanesEach + " lanes each")
                         + (lanes() == 1 ? "" : ", " + ompThreadsEach + " OpenMP thread(s) per lane"),
                 decode / 1e6 / nBatches, decodedHere, nBatches,
                 forward / 1e6 / nBatches, encode / 1e6 / nBatches, 100 * busy, switches < 0 ? ""

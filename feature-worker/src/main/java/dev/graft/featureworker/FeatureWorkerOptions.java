@@ -26,7 +26,7 @@ import java.util.Objects;
  *                       Zero commits every batch. Longer: fewer transactions (each costs the broker and the clients
  *                       a few round trips and log writes), later visibility downstream, more work redone after a
  *                       failure. At most {@link #MAX_COMMIT_INTERVAL}, well under the transaction timeout
- * @param ompThreads OpenMP threads of this worker's forward passes (set on its inference thread); 0 = the process
+ * @param ompThreads OpenMP threads of this worker's forward passes (set on each inference lane); 0 = the process
  *                   default ({@code OMP_NUM_THREADS}). Several workers in one process (or several processes) with
  *                   one thread each beat one worker with all cores on a small base: at 96 px, batch 16, 2 cores, two
  *                   single-threaded extractors ran 242-301 img/s against 126-202 for one with 2 threads
