@@ -211,6 +211,8 @@ public final class FeatureBench {
 
     private final Settings s;
     private final PrintStream out;
+    /** The bench PNGs of the point being measured, each made once rather than before every burst. */
+    private final PngCache pngs = new PngCache();
 
     public FeatureBench(Settings settings, PrintStream out) {
         this.s = settings;
@@ -402,7 +404,7 @@ public final class FeatureBench {
     private PipelineRig.Burst burst(PipelineRig rig, int res, int n) throws InterruptedException {
         if (rig.lanes() > 1) Nd4j.getEnvironment().setMaxThreads(threadsPerLane());
         try {
-            return rig.burst(n, i -> png(res, i), threadsPerLane());
+            return rig.burst(n, i -> pngs.get(res, i), threadsPerLane());
         } finally {
             Nd4j.getEnvironment().setMaxThreads(s.threads());
         }
@@ -827,6 +829,25 @@ public final class FeatureBench {
     /** OpenMP threads of each inference lane of the pipeline workers, or of each parallel bare extractor: the budget split evenly. */
     private int threadsPerLane() {
         return Math.max(1, s.threads() / (s.pipelineWorkers() * s.pipelineLanes()));
+    }
+
+    /**
+     * {@link #png} of one resolution, each made once. A 224 px noise PNG (151 KB) took ~8 ms to make here, so a
+     * point's burst of ~270 of them spent ~2 s before every one of its bursts (not timed), and left its garbage to
+     * be collected during the timed ones. Holds one resolution at a time.
+     */
+    static final class PngCache {
+        private int res = -1;
+        private final List<byte[]> made = new ArrayList<>();
+
+        byte[] get(int size, int i) {
+            if (size != res) {
+                made.clear();
+                res = size;
+            }
+            while (made.size() <= i) made.add(png(size, made.size()));
+            return made.get(i);
+        }
     }
 
     /** A deterministic noisy RGB PNG of {@code size}×{@code size} (the worker decodes it; no resize needed). */

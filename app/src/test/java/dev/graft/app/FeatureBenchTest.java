@@ -280,6 +280,17 @@ class FeatureBenchTest {
         assertThat(FeatureBench.png(16, 3)).isEqualTo(png);
     }
 
+    @Test
+    void cachedBenchPngsAreTheOnesMadeAfreshAndFollowTheResolution() {
+        FeatureBench.PngCache cache = new FeatureBench.PngCache();
+        byte[] third = cache.get(16, 2);
+        assertThat(third).isEqualTo(FeatureBench.png(16, 2));
+        assertThat(cache.get(16, 2)).as("made once").isSameAs(third);
+        assertThat(cache.get(16, 0)).isEqualTo(FeatureBench.png(16, 0));
+        assertThat(cache.get(8, 2)).as("another resolution").isEqualTo(FeatureBench.png(8, 2)).isNotEqualTo(third);
+        assertThat(cache.get(16, 2)).as("back at 16 px").isEqualTo(third).isNotSameAs(third);
+    }
+
     private static FeatureBench.Run run(int res, int batch, Double bare, Double pipe, Double torch) {
         return new FeatureBench.Run(res, batch, 64, bare, 100.0, pipe, 120.0, 1.0, pipe, torch, torch == null ? null : 5.0, 1000L, 2000L);
     }
