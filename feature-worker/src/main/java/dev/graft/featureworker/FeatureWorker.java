@@ -251,7 +251,7 @@ public final class FeatureWorker implements Runnable, AutoCloseable {
         KafkaSettings k = clientSettings(options, kafka);
         return new FeatureWorker(options, () -> k.consumer(options.groupId()),
                 () -> k.transactionalProducer(options.transactionalId()),
-                BatchFeaturizer.lanes(laneBases, new ImageDecoder(), maxInFlight(options) + 1), null);
+                BatchFeaturizer.lanes(laneBases, new ImageDecoder(), maxInFlight(options) + 1, options.batchSize()), null);
     }
 
     /** Producer batches up to this size, so a transaction's small feature records go in a few requests. */

@@ -12,7 +12,8 @@ import java.util.Objects;
  * @param workerId stable id of this worker; its transactional id derives from it, so a restarted worker
  *                 with the same id fences its predecessor and aborts its open transaction at once
  * @param batchSize images per forward pass (and per feature record of each task); a transaction holds one or more batches
- * @param maxBatchWait how long a partial batch may wait for more images before it is processed
+ * @param maxBatchWait how long a partial batch may wait for more images before it is processed (padded to
+ *                     {@code batchSize}: the base keeps buffers for one batch size, and the pass costs a full one's)
  * @param shutdownTimeout how long {@link FeatureWorker#close()} waits for the open batch
  * @param warmUp run one forward pass of {@code batchSize} blank images on the inference thread while the consumer
  *               joins its group. Off by default: in {@code graft bench features} (base already warm from the bare

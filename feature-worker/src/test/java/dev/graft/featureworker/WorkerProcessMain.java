@@ -50,7 +50,7 @@ public final class WorkerProcessMain {
             // test can kill the process while a transaction with sent records is open.
             FeatureWorker worker = new FeatureWorker(options, () -> k.consumer(group),
                     () -> slowCommits(k.transactionalProducer(options.transactionalId()), commitDelayMs),
-                    BatchFeaturizer.lanes(copies, new ImageDecoder(), FeatureWorker.maxInFlight(options) + 1), null);
+                    BatchFeaturizer.lanes(copies, new ImageDecoder(), FeatureWorker.maxInFlight(options) + 1, batchSize), null);
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 long t0 = System.nanoTime();
                 worker.close();

@@ -46,6 +46,10 @@ public final class BatchFeaturizer {
     private final BaseNetwork base;
     private final ImageDecoder decoder;
     private final PixelBufferPool buffers;
+    /** A smaller batch runs zero-padded to this many images (0: as it is); see {@link #lanes(List, ImageDecoder, int, int)}. */
+    private final int padTo;
+    /** One image of zeros, for the padding rows. */
+    private float[] zeros;
     /** The last forward pass's input array ({@link #inputArray}); touched only by the thread that extracts. */
     private INDArray input;
 
@@ -55,13 +59,15 @@ public final class BatchFeaturizer {
 
     /** @param pooledBuffers pixel buffers kept for reuse: the decoded batches held at once, plus one */
     public BatchFeaturizer(BaseNetwork base, ImageDecoder decoder, int pooledBuffers) {
-        this(base, decoder, new PixelBufferPool(pooledBuffers));
+        this(base, decoder, new PixelBufferPool(pooledBuffers), 0);
     }
 
-    private BatchFeaturizer(BaseNetwork base, ImageDecoder decoder, PixelBufferPool buffers) {
+    private BatchFeaturizer(BaseNetwork base, ImageDecoder decoder, PixelBufferPool buffers, int padTo) {
+        if (padTo < 0) throw new IllegalArgumentException("padTo must be >= 0: " + padTo);
         this.base = base;
         this.decoder = decoder;
         this.buffers = buffers;
+        this.padTo = padTo;
     }
 
     /**
@@ -72,6 +78,20 @@ public final class BatchFeaturizer {
      * @throws IllegalArgumentException unless the copies are of one base (the same ids for the same cuts)
      */
     public static List<BatchFeaturizer> lanes(List<BaseNetwork> bases, ImageDecoder decoder, int pooledBuffers) {
+        return lanes(bases, decoder, pooledBuffers, 0);
+    }
+
+    /**
+     * As {@link #lanes(List, ImageDecoder, int)}, each featurizer running a batch of fewer than {@code padTo} images
+     * as one of {@code padTo} (the rest zeros, their outputs dropped). The base's buffers are per batch size (the
+     * folded executor keeps two sizes' worth), so a partial batch (the input paused, or the worker's batch wait
+     * ran out) made new ones: at 224 px, one batch of 15 among batches of 16 left the process 190 MB larger for
+     * good, and the worker's memory check once stepped up 600 MB mid-run (eighteenth session). A partial batch
+     * now costs a full one's forward pass instead.
+     *
+     * @param padTo the worker's batch size; 0 runs every batch at its own size
+     */
+    public static List<BatchFeaturizer> lanes(List<BaseNetwork> bases, ImageDecoder decoder, int pooledBuffers, int padTo) {
         if (bases.isEmpty()) throw new IllegalArgumentException("at least one base copy");
         List<String> ids = idsOf(bases.get(0));
         PixelBufferPool shared = new PixelBufferPool(pooledBuffers);
@@ -80,7 +100,7 @@ public final class BatchFeaturizer {
             if (!idsOf(b).equals(ids)) {
                 throw new IllegalArgumentException("inference lanes need copies of one base: " + idsOf(b) + " is not " + ids);
             }
-            lanes.add(new BatchFeaturizer(b, decoder, shared));
+            lanes.add(new BatchFeaturizer(b, decoder, shared, padTo));
         }
         return List.copyOf(lanes);
     }
@@ -136,7 +156,7 @@ public final class BatchFeaturizer {
      */
     public void warmUp(int n) {
         int size = base.ref().inputSize();
-        extract(new float[n * Resizer.floatsPerImage(size)], n, size);
+        extract(new float[n * Resizer.floatsPerImage(size)], n, size, true);
     }
 
     /** First phase: contract headers, guard, decode, resize into one buffer. Uses no network state. */
@@ -195,7 +215,7 @@ public final class BatchFeaturizer {
         int pixels = size * size * 3;
         List<float[][]> vectors; // per cut, per image
         try {
-            vectors = extract(buffer, ok.size(), size);
+            vectors = extract(buffer, ok.size(), size, true);
         } catch (RuntimeException batchFailure) {
             // One bad input must not sink the batch: run each image alone and reject only the culprits.
             vectors = new ArrayList<>();
@@ -204,7 +224,7 @@ public final class BatchFeaturizer {
                 float[] one = new float[pixels];
                 System.arraycopy(buffer, i * pixels, one, 0, pixels);
                 try {
-                    List<float[][]> single = extract(one, 1, size);
+                    List<float[][]> single = extract(one, 1, size, false); // a retry: not worth a padded pass
                     for (int c = 0; c < single.size(); c++) vectors.get(c)[i] = single.get(c)[0];
                 } catch (RuntimeException e) {
                     rejections.add(new Rejection(ok.get(i).record(), STAGE_EXTRACT, e));
@@ -236,18 +256,28 @@ public final class BatchFeaturizer {
         };
     }
 
-    private List<float[][]> extract(float[] buffer, int n, int size) {
+    /** @param pad run {@code n} images as {@link #padTo} when that is more (the rest zeros) */
+    private List<float[][]> extract(float[] buffer, int n, int size, boolean pad) {
         int pixels = size * size * 3;
-        INDArray input = inputArray(n, size);
-        // one bulk copy into the native buffer (Nd4j.create(float[]) copies element by element); it overwrites all
-        // of it, so a base that preprocesses its input in place leaves nothing behind for the next batch
-        input.data().asNioFloat().put(0, buffer, 0, n * pixels);
+        int rows = pad && padTo > n ? padTo : n;
+        INDArray input = inputArray(rows, size);
+        // one bulk copy into the native buffer (Nd4j.create(float[]) copies element by element); with the padding it
+        // overwrites all of it, so a base that preprocesses its input in place leaves nothing behind for the next batch
+        java.nio.FloatBuffer in = input.data().asNioFloat();
+        in.put(0, buffer, 0, n * pixels);
+        if (rows > n) {
+            if (zeros == null || zeros.length != pixels) zeros = new float[pixels];
+            for (int r = n; r < rows; r++) in.put(r * pixels, zeros, 0, pixels);
+        }
         List<INDArray> outs = base.extractAll(input);
         if (outs.size() != base.refs().size()) {
             throw new IllegalStateException("base returned " + outs.size() + " outputs for " + base.refs().size() + " cuts");
         }
         List<float[][]> vectors = new ArrayList<>(outs.size());
-        for (INDArray out : outs) vectors.add(out.toFloatMatrix());
+        for (INDArray out : outs) {
+            float[][] m = out.toFloatMatrix();
+            vectors.add(rows > n ? java.util.Arrays.copyOf(m, n) : m);
+        }
         return vectors;
     }
 

@@ -56,6 +56,45 @@ class LaneFeaturizersTest {
                 .isInstanceOf(IllegalArgumentException.class);
     }
 
+    /**
+     * The base's buffers are per batch size: a partial batch made a second set (at 224 px, +190 MB for good after
+     * one batch of 15 among batches of 16). Padded, the base sees only the worker's batch size; the padding is
+     * zeros and its outputs are dropped.
+     */
+    @Test
+    void partialBatchRunsAsAFullOneOfZerosAndKeepsOnlyItsOwnImages() throws IOException {
+        List<long[]> shapes = new ArrayList<>();
+        List<float[]> lastRows = new ArrayList<>();
+        MeanBase recording = new MeanBase("recording") {
+            @Override
+            public INDArray extract(INDArray rgb255) {
+                shapes.add(rgb255.shape());
+                lastRows.add(rgb255.get(org.nd4j.linalg.indexing.NDArrayIndex.point(rgb255.size(0) - 1))
+                        .dup().data().asFloat());
+                return super.extract(rgb255);
+            }
+        };
+        BatchFeaturizer padded = BatchFeaturizer.lanes(List.of(recording), new ImageDecoder(), 3, 4).get(0);
+
+        BatchFeaturizer.Result full = padded.extract(padded.decode(records(4)));
+        BatchFeaturizer.Result partial = padded.extract(padded.decode(records(3)));
+
+        assertThat(shapes).extracting(s -> s[0]).as("both ran as batches of 4").containsExactly(4L, 4L);
+        assertThat(lastRows.get(0)).as("the full batch's last row is image 3").contains(40f);
+        assertThat(lastRows.get(1)).as("the padding row: zeros, not image 3 left over").containsOnly(0f);
+        assertThat(full.rows()).hasSize(4);
+        assertThat(partial.images()).isEqualTo(3);
+        assertThat(partial.rows()).extracting(FeatureRow::imageId).containsExactly("img-0", "img-1", "img-2");
+        for (int i = 0; i < 3; i++) {
+            assertThat(partial.rows().get(i).vector()).as("image " + i + " as in the full batch")
+                    .containsExactly(full.rows().get(i).vector());
+        }
+
+        BatchFeaturizer unpadded = BatchFeaturizer.lanes(List.of(recording), new ImageDecoder(), 3).get(0);
+        unpadded.extract(unpadded.decode(records(3)));
+        assertThat(shapes.get(2)[0]).as("without padTo a batch runs at its own size").isEqualTo(3L);
+    }
+
     /** Image i is a solid colour with red 10*(i+1). */
     private static List<ConsumerRecord<byte[], byte[]>> records(int n) throws IOException {
         List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>();
