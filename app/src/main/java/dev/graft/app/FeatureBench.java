@@ -833,8 +833,7 @@ public final class FeatureBench {
 
     /**
      * {@link #png} of one resolution, each made once. A 224 px noise PNG (151 KB) took ~8 ms to make here, so a
-     * point's burst of ~270 of them spent ~2 s before every one of its bursts (not timed), and left its garbage to
-     * be collected during the timed ones. Holds one resolution at a time.
+     * point spent ~2 s making its ~270 before every one of its bursts (not timed). Holds one resolution at a time.
      */
     static final class PngCache {
         private int res = -1;
