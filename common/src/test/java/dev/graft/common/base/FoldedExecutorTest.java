@@ -87,6 +87,22 @@ class FoldedExecutorTest {
     }
 
     @Test
+    void opContextsBuiltOncePerPlanComputeEachCallsOwnInput() {
+        BaseNetwork folded = BaseNetworks.load(src, "out_relu", 96, "folded");
+        BaseNetwork dl4j = BaseNetworks.load(src, "out_relu", 96, "dl4j");
+        for (int rep = 0; rep < 2; rep++) {
+            for (int image : new int[] {3, 7}) { // one plan, its contexts reused: each call must see its own pixels
+                INDArray want = dl4j.extract(GoldenInputs.images(96, image));
+                INDArray got = folded.extract(GoldenInputs.images(96, image));
+                assertThat(got.sub(want).amaxNumber().doubleValue())
+                        .as("image %d, call %d", image, rep).isLessThanOrEqualTo(1e-5 * want.amaxNumber().doubleValue());
+            }
+        }
+        assertThat(folded.extract(GoldenInputs.images(96, 3)).sub(folded.extract(GoldenInputs.images(96, 7)).dup())
+                .amaxNumber().doubleValue()).as("two images' features differ").isGreaterThan(1e-3);
+    }
+
+    @Test
     void denseHeadIsUnsupportedSoTheDl4jGraphRuns() {
         BaseNetwork whole = BaseNetworks.load(src, "dense_3", 0, "folded");
         assertThat(whole.executor()).isEqualTo("dl4j");

@@ -30,6 +30,8 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.DynamicCustomOp;
+import org.nd4j.linalg.api.ops.OpContext;
+import org.nd4j.linalg.api.ops.executioner.OpExecutioner;
 import org.nd4j.linalg.api.shape.LongShapeDescriptor;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
@@ -39,6 +41,13 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * into a flat list of ND4J custom ops (conv2d / depthwise_conv2d with BatchNorm folded into weights and bias,
  * ReLU/ReLU6 applied in place, add, concat, pad, pooling) that run on buffers preallocated per batch size and
  * reused across calls (buffers of dead values are recycled). No DL4J layer bookkeeping, no workspaces.
+ *
+ * <p>Each op of a plan also gets its native op context once, when the plan is built: its inputs, outputs and
+ * arguments never change, as the plan's buffers do not. {@code Nd4j.exec(op)} builds a new context on every call,
+ * and ND4J frees a context only after the GC has found its Java object unreachable, through its deallocator
+ * thread: at batch 1 that was some 60 native contexts per image, and the deallocator thread alone used 0.2–0.9
+ * CPU-ms per image in the pipeline (nineteenth session). {@code -Dgraft.base.executor.contexts=false} goes back to
+ * {@code Nd4j.exec} per call, for A/B runs.
  *
  * <p>Supported vertices: Convolution2D and DepthwiseConvolution2D (same/truncate/strict modes), BatchNormalization,
  * ActivationLayer (identity, ReLU, ReLU6 / ReLU with max), ZeroPadding2D, max/avg Subsampling, Dropout (identity at
@@ -553,8 +562,8 @@ public final class FoldedExecutor {
                 INDArray sh = nhwc ? af.shift : af.shift.reshape(-1, 1, 1);
                 DynamicCustomOp mul = DynamicCustomOp.builder("multiply").addInputs(in[0], sc).addOutputs(out).build();
                 DynamicCustomOp add = DynamicCustomOp.builder("add").addInputs(out, sh).addOutputs(out).build();
-                step("multiply", () -> Nd4j.exec(mul));
-                step("add", () -> Nd4j.exec(add));
+                step("multiply", runner(mul));
+                step("add", runner(add));
             } else if (node instanceof Activation) {
                 if (out != in[0]) step("assign", () -> out.assign(in[0]));
             } else {
@@ -562,7 +571,7 @@ public final class FoldedExecutor {
                         : node.op(in, out, nhwc);
                 String name = op.opName() + (node instanceof Conv c && !c.depthwise && c.k[0] == 1 && c.k[1] == 1
                         ? " 1x1" : "");
-                step(name, () -> Nd4j.exec(op));
+                step(name, runner(op));
             }
         }
 
@@ -593,7 +602,25 @@ public final class FoldedExecutor {
     private static Runnable activation(Act a, INDArray x) {
         DynamicCustomOp op = DynamicCustomOp.builder(a == Act.RELU6 ? "relu6" : "relu").addInputs(x).addOutputs(x)
                 .addFloatingPointArguments(0.0).build();
-        return () -> Nd4j.exec(op);
+        return runner(op);
+    }
+
+    /**
+     * Runs {@code op} on a native context built here once (see the class comment), set up as {@code Nd4j.exec}
+     * sets up its per-call one; {@code op}'s arrays must not be replaced afterwards.
+     */
+    static Runnable runner(DynamicCustomOp op) {
+        if ("false".equals(System.getProperty("graft.base.executor.contexts"))) return () -> Nd4j.exec(op);
+        OpExecutioner executioner = Nd4j.getExecutioner();
+        OpContext ctx = executioner.buildContext();
+        ctx.markInplace(op.isInplaceCall());
+        ctx.setInputArrays(op.inputArguments());
+        ctx.setOutputArrays(op.outputArguments());
+        ctx.setBArguments(op.bArgs());
+        ctx.setIArguments(op.iArgs());
+        ctx.setTArguments(op.tArgs());
+        ctx.setDArguments(op.dArgs());
+        return () -> executioner.exec(op, ctx);
     }
 
     private static long[] outputShape(DynamicCustomOp op) {
