@@ -127,6 +127,28 @@ class FastPngTest {
     }
 
     @Test
+    void aThreadsReusedInflateStateCarriesNothingOfTheImageBefore() {
+        Random rnd = new Random(13);
+        byte[] big = png(40, 23, 6, samples(rnd, 40, 23, 4, 0), new int[23], Map.of());
+        int[] upAndAverage = {2, 3, 2, 4, 3};
+        byte[] small = png(7, 5, 2, samples(rnd, 7, 5, 3, 0), upAndAverage, Map.of());
+        byte[] clean = png(9, 9, 0, samples(rnd, 9, 9, 1, 0), new int[9], Map.of());
+        byte[] rowsLeftOver = withIhdrByte(clean, 7, 5); // 5 rows declared: the zlib stream is left half read
+        byte[] rowsMissing = withIhdrByte(clean, 7, 12); // 12 declared: it ends too soon
+        byte[] beyondTheCap = png(1500, 1000, 2, samples(rnd, 1500, 1000, 3, 0), new int[1000], Map.of());
+        assertThat(1000 * (1500 * 3 + 1)).isGreaterThan(FastPng.SCRATCH_MAX_BYTES);
+
+        assertSameAsImageIo(big, "a large image first");
+        assertSameAsImageIo(small, "a smaller one after it, in the same buffer");
+        assertThat(FastPng.decode(rowsLeftOver, GUARD).height()).isEqualTo(5);
+        assertSameAsImageIo(clean, "a clean image after an inflate that stopped half way");
+        assertThat(FastPng.decode(rowsMissing, GUARD)).isNull();
+        assertSameAsImageIo(clean, "a clean image after one whose stream ended too soon");
+        assertSameAsImageIo(beyondTheCap, "an image above the kept buffer's cap");
+        assertSameAsImageIo(small, "and the small one again");
+    }
+
+    @Test
     void guardCapsApplyBeforeAnyPixelIsAllocated() {
         byte[] bomb = TestImages.pngHeaderOnly(65535, 65535);
         ImageRejectedException e = catchThrowableOfType(ImageRejectedException.class, () -> FastPng.decode(bomb, GUARD));
