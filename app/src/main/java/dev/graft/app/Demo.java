@@ -150,7 +150,7 @@ public final class Demo {
             List<VersionRow> rows = new ArrayList<>();
             List<String> classified;
             long featStart = System.nanoTime();
-            try (Producer<byte[], byte[]> producer = kafka.producer()) {
+            try (Producer<byte[], byte[]> producer = kafka.imageProducer()) {
                 ImagePublisher publisher = new ImagePublisher(producer, topics.images(), s.validationPercent(), 0);
                 long sent = publishTest(publisher);
                 awaitFeaturized(worker, 0, sent, "test images: featurizing");

@@ -108,7 +108,7 @@ final class PipelineRig implements AutoCloseable {
                 Thread.sleep(2);
             }
             joinSeconds = (System.nanoTime() - t0) / 1e9;
-            publisher = kafka.transactionalProducer(prefix + "publisher");
+            publisher = kafka.transactionalImageProducer(prefix + "publisher");
             records = new ImagePublisher(publisher, topics.images(), 0, 0);
         } catch (RuntimeException | InterruptedException e) {
             close();

@@ -77,7 +77,7 @@ final class ProduceCommand implements Callable<Integer> {
         try (ImageSource images = openSource()) {
             System.err.println("source: " + images.describe());
             KafkaSettings settings = kafka.connect();
-            try (Producer<byte[], byte[]> producer = settings.producer()) {
+            try (Producer<byte[], byte[]> producer = settings.imageProducer()) {
                 PublishSummary summary = publish(producer, images);
                 System.out.println(summary);
             }

@@ -69,6 +69,19 @@ class KafkaSettingsTest {
         assertThatThrownBy(() -> s.transactionalProducerConfig(" ")).isInstanceOf(IllegalArgumentException.class);
     }
 
+
+    @Test
+    void imageProducersSendUncompressedUnlessTheUserSetsACompression() {
+        KafkaSettings s = KafkaSettings.of("h:1");
+        Map<String, Object> images = s.imageProducerConfig();
+        Map<String, Object> general = new java.util.HashMap<>(s.producerConfig());
+        general.put("compression.type", "none");
+        assertThat(images).isEqualTo(general);
+        assertThat(s.transactionalImageProducerConfig("tx-2")).containsEntry("transactional.id", "tx-2")
+                .containsEntry("compression.type", "none").containsEntry("enable.idempotence", "true");
+        assertThatThrownBy(() -> s.transactionalImageProducerConfig("")).isInstanceOf(IllegalArgumentException.class);
+        assertThat(s.with("compression.type", "zstd").imageProducerConfig()).containsEntry("compression.type", "zstd");
+    }
     @Test
     void adminConfigHasBoundedTimeouts() {
         Map<String, Object> a = KafkaSettings.of("h:1").adminConfig();
