@@ -78,6 +78,9 @@ class FineTunedBaseAdoptionIT {
                 assertThat(v2.lineage().parentVersion()).isEqualTo(1);
                 assertThat(v2.metrics().validationAccuracy()).isEqualTo(0.99);
                 assertThat(registry.fetch(v2.artifact())).as("the fine-tuned head, unchanged").isEqualTo(fineTuned.headZip());
+                // the adoption's transaction is committed, but its markers may land just after commitTransaction()
+                org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30))
+                        .until(() -> registry.aliases(TASK).get(ModelUpdateEvent.LATEST).orElse(0) == 2);
                 assertThat(registry.aliases(TASK).serving()).as("better than v1: promoted").hasValue(2);
                 assertThat(a.published().poll(3, TimeUnit.SECONDS)).isNull();
                 a.close();
