@@ -153,27 +153,25 @@ public final class KafkaSettings {
      * images travel as they are; {@code kafka.compression.type=lz4} trades the CPU back for the bytes.
      */
     public Map<String, Object> imageProducerConfig() {
-        Map<String, Object> c = producerConfig();
-        if (!clientProperties.containsKey(ProducerConfig.COMPRESSION_TYPE_CONFIG)) {
-            c.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "none");
-        }
-        return c;
-    }
-
-    /** {@link #producerConfig()} plus a {@code transactional.id}. */
-    public Map<String, Object> transactionalProducerConfig(String transactionalId) {
-        return withTransactionalId(producerConfig(), transactionalId);
+        return forImages().producerConfig();
     }
 
     /** {@link #imageProducerConfig()} plus a {@code transactional.id}. */
     public Map<String, Object> transactionalImageProducerConfig(String transactionalId) {
-        return withTransactionalId(imageProducerConfig(), transactionalId);
+        return forImages().transactionalProducerConfig(transactionalId);
     }
 
-    private static Map<String, Object> withTransactionalId(Map<String, Object> c, String transactionalId) {
+    /** These settings with {@code compression.type=none} unless a pass-through property sets it. */
+    private KafkaSettings forImages() {
+        return withDefault(ProducerConfig.COMPRESSION_TYPE_CONFIG, "none");
+    }
+
+    /** {@link #producerConfig()} plus a {@code transactional.id}. */
+    public Map<String, Object> transactionalProducerConfig(String transactionalId) {
         if (transactionalId == null || transactionalId.isBlank()) {
             throw new IllegalArgumentException("transactional.id must not be blank");
         }
+        Map<String, Object> c = producerConfig();
         c.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
         return c;
     }
@@ -203,7 +201,7 @@ public final class KafkaSettings {
 
     /** A producer per {@link #imageProducerConfig()}: for the images topic. */
     public KafkaProducer<byte[], byte[]> imageProducer() {
-        return new KafkaProducer<>(imageProducerConfig());
+        return forImages().producer();
     }
 
     /**
@@ -211,15 +209,7 @@ public final class KafkaSettings {
      * producers with the same id). Close it if this throws.
      */
     public KafkaProducer<byte[], byte[]> transactionalProducer(String transactionalId) {
-        return initialized(new KafkaProducer<>(transactionalProducerConfig(transactionalId)));
-    }
-
-    /** As {@link #transactionalProducer(String)}, per {@link #transactionalImageProducerConfig(String)}. */
-    public KafkaProducer<byte[], byte[]> transactionalImageProducer(String transactionalId) {
-        return initialized(new KafkaProducer<>(transactionalImageProducerConfig(transactionalId)));
-    }
-
-    private static KafkaProducer<byte[], byte[]> initialized(KafkaProducer<byte[], byte[]> p) {
+        KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(transactionalProducerConfig(transactionalId));
         try {
             p.initTransactions();
             return p;
@@ -227,6 +217,11 @@ public final class KafkaSettings {
             p.close(Duration.ZERO);
             throw e;
         }
+    }
+
+    /** As {@link #transactionalProducer(String)}, per {@link #transactionalImageProducerConfig(String)}. */
+    public KafkaProducer<byte[], byte[]> transactionalImageProducer(String transactionalId) {
+        return forImages().transactionalProducer(transactionalId);
     }
 
     public Admin admin() {
