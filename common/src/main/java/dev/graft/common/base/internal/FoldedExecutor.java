@@ -609,7 +609,7 @@ public final class FoldedExecutor {
      * Runs {@code op} on a native context built here once (see the class comment), set up as {@code Nd4j.exec}
      * sets up its per-call one; {@code op}'s arrays must not be replaced afterwards.
      */
-    static Runnable runner(DynamicCustomOp op) {
+    private static Runnable runner(DynamicCustomOp op) {
         if ("false".equals(System.getProperty("graft.base.executor.contexts"))) return () -> Nd4j.exec(op);
         OpExecutioner executioner = Nd4j.getExecutioner();
         OpContext ctx = executioner.buildContext();
