@@ -109,10 +109,10 @@ final class BenchFeatures {
                         + "also timed as W*L extractors side by side (default: ${DEFAULT-VALUE}).")
         int pipelineLanes;
 
-        @Option(names = "--queued-images", defaultValue = "" + FeatureWorkerOptions.DEFAULT_QUEUED_IMAGES, paramLabel = "N",
+        @Option(names = "--queued-images", defaultValue = "auto", paramLabel = "N|auto",
                 description = "The pipeline worker's --queued-images: images on its inference thread at once, running "
-                        + "and queued (default: ${DEFAULT-VALUE}).")
-        int queuedImages;
+                        + "and queued; auto: the worker's default for each resolution (default: ${DEFAULT-VALUE}).")
+        String queuedImages;
 
         @Option(names = "--repeats", defaultValue = "" + FeatureBench.DEFAULT_REPEATS, paramLabel = "R",
                 description = "Times (a) and (b) each run per point, interleaved; each counts with its median "
@@ -161,6 +161,16 @@ final class BenchFeatures {
             }
         }
 
+        /** {@link FeatureBench#AUTO_QUEUED_IMAGES} for {@code auto}, else the number. */
+        static int queuedImages(String text) {
+            try {
+                Integer n = FeatureWorkerOptions.parseQueuedImages(text);
+                return n == null ? FeatureBench.AUTO_QUEUED_IMAGES : n;
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--queued-images " + e.getMessage(), e);
+            }
+        }
+
         @Override
         public Integer call() throws Exception {
             FeatureBench.Settings settings;
@@ -173,7 +183,7 @@ final class BenchFeatures {
                         !noDecodeAhead, !noPipelineWarmUp, Durations.parse(commitInterval),
                         pipelineWorkers, repeats, backgroundNice, brokerNice,
                         FeatureWorkerOptions.BackgroundPolicy.parse(backgroundPolicy),
-                        brokerPolicy(brokerPolicy), queuedImages, pipelineLanes);
+                        brokerPolicy(brokerPolicy), queuedImages(queuedImages), pipelineLanes);
             } catch (IllegalArgumentException e) {
                 throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
             }

@@ -130,7 +130,8 @@ public final class Demo {
                 TopicAdmin.ensureTopics(admin, topics, 2);
             }
             FeatureWorker worker = FeatureWorker.create(
-                    FeatureWorkerOptions.defaults(topics, "graft-features-" + base.ref().id(), "demo-0").withBatchSize(s.batchSize()),
+                    FeatureWorkerOptions.defaults(topics, "graft-features-" + base.ref().id(), "demo-0").withBatchSize(s.batchSize())
+                            .withQueuedImages(FeatureWorkerOptions.queuedImagesFor(base.ref().inputSize())), // as graft feature-worker
                     kafka, base);
             HeadTrainerOptions hto = HeadTrainerOptions.defaults(topics, s.task())
                     .withPolicy(new TrainingPolicy.Settings(s.trainPerPhase(), Duration.ofMinutes(30), 2, 10));

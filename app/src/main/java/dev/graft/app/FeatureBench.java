@@ -83,8 +83,7 @@ public final class FeatureBench {
                     "folded", false, false, false, DEFAULT_AUTO_SECONDS, false, true, true,
                     FeatureWorkerOptions.DEFAULT_COMMIT_INTERVAL, 1, DEFAULT_REPEATS,
                     FeatureWorkerOptions.DEFAULT_BACKGROUND_NICE, FeatureWorkerOptions.DEFAULT_BACKGROUND_NICE,
-                    FeatureWorkerOptions.DEFAULT_BACKGROUND_POLICY, DEFAULT_BROKER_POLICY,
-                    FeatureWorkerOptions.DEFAULT_QUEUED_IMAGES);
+                    FeatureWorkerOptions.DEFAULT_BACKGROUND_POLICY, DEFAULT_BROKER_POLICY, AUTO_QUEUED_IMAGES);
         }
 
         public Settings {
@@ -96,7 +95,7 @@ public final class FeatureBench {
             FeatureWorkerOptions.requireBackgroundNice(backgroundNice);
             java.util.Objects.requireNonNull(backgroundPolicy, "backgroundPolicy");
             java.util.Objects.requireNonNull(brokerPolicy, "brokerPolicy");
-            FeatureWorkerOptions.requireQueuedImages(queuedImages);
+            if (queuedImages != AUTO_QUEUED_IMAGES) FeatureWorkerOptions.requireQueuedImages(queuedImages);
             if (brokerNice < 0 || brokerNice > ThreadNice.MAX) {
                 throw new IllegalArgumentException("broker nice must be in 0.." + ThreadNice.MAX + ", got " + brokerNice);
             }
@@ -200,6 +199,8 @@ public final class FeatureBench {
 
     /** {@code images} value asking for {@link #autoImages}. */
     public static final int AUTO_IMAGES = 0;
+    /** {@code queuedImages} value asking for the worker's default at each resolution ({@link FeatureWorkerOptions#queuedImagesFor}). */
+    public static final int AUTO_QUEUED_IMAGES = 0;
     public static final double DEFAULT_AUTO_SECONDS = 15;
     public static final int DEFAULT_REPEATS = 3;
 
@@ -418,7 +419,16 @@ public final class FeatureBench {
                 o -> o.withWarmUp(s.workerWarmUp())
                 .withDecodeAhead(s.decodeAhead()).withCommitInterval(s.commitInterval())
                 .withBackgroundNice(s.backgroundNice()).withBackgroundPolicy(s.backgroundPolicy())
-                .withOmpThreads(lanes > 1 ? threadsPerLane() : 0).withQueuedImages(s.queuedImages()));
+                .withOmpThreads(lanes > 1 ? threadsPerLane() : 0).withQueuedImages(queuedImages(res)));
+    }
+
+    /** The pipeline worker's queued images at {@code res} px: the setting, or with {@code auto} the worker's default. */
+    int queuedImages(int res) {
+        return queuedImages(s, res);
+    }
+
+    static int queuedImages(Settings s, int res) {
+        return s.queuedImages() == AUTO_QUEUED_IMAGES ? FeatureWorkerOptions.queuedImagesFor(res) : s.queuedImages();
     }
 
     /**
@@ -1030,7 +1040,14 @@ public final class FeatureBench {
         root.put("executor", s.executor());
         root.put("decode_ahead", s.decodeAhead());
         root.put("commit_interval_ms", s.commitInterval().toMillis());
-        root.put("queued_images", s.queuedImages());
+        if (s.queuedImages() == AUTO_QUEUED_IMAGES) {
+            Map<String, Integer> byRes = new LinkedHashMap<>();
+            for (int res : s.resolutions()) byRes.put(String.valueOf(res), queuedImages(s, res));
+            root.put("queued_images", "auto");
+            root.put("queued_images_by_resolution", byRes);
+        } else {
+            root.put("queued_images", s.queuedImages());
+        }
         root.put("background_policy", s.backgroundPolicy().wire());
         root.put("background_nice", s.backgroundNice());
         root.put("broker_policy", s.brokerPolicy().wire());

@@ -67,12 +67,13 @@ final class FeatureWorkerCommand implements Callable<Integer> {
                     + "(default: ${DEFAULT-VALUE}; max 30s).")
     String commitInterval;
 
-    @Option(names = "--queued-images", defaultValue = "" + FeatureWorkerOptions.DEFAULT_QUEUED_IMAGES, paramLabel = "N",
+    @Option(names = "--queued-images", defaultValue = "auto", paramLabel = "N|auto",
             description = "Images on the inference thread at once, running and queued (decoded ahead), unless two "
                     + "batches hold more: enough to keep the forward pass busy while the poll thread commits. Lower it "
-                    + "to save memory (one pixel buffer per queued batch) (default: ${DEFAULT-VALUE}; 1.."
-                    + FeatureWorkerOptions.MAX_QUEUED_IMAGES + ").")
-    int queuedImages;
+                    + "to save memory (one pixel buffer per queued batch). auto: as many as 77 MB of pixels hold, at "
+                    + "least " + FeatureWorkerOptions.DEFAULT_QUEUED_IMAGES + " (224 px: 128, 96 px: 696) "
+                    + "(default: ${DEFAULT-VALUE}; 1.." + FeatureWorkerOptions.MAX_QUEUED_IMAGES + ").")
+    String queuedImages;
 
     @Option(names = "--omp-threads", defaultValue = "0", paramLabel = "N",
             description = "OpenMP threads of this worker's forward passes; 0 = OMP_NUM_THREADS (default: ${DEFAULT-VALUE}). "
@@ -141,9 +142,11 @@ final class FeatureWorkerCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), "--lanes: " + e.getMessage());
         }
-        if (queuedImages < 1 || queuedImages > FeatureWorkerOptions.MAX_QUEUED_IMAGES) {
-            throw new ParameterException(spec.commandLine(), "--queued-images must be in 1.."
-                    + FeatureWorkerOptions.MAX_QUEUED_IMAGES + ", got " + queuedImages);
+        Integer queued;
+        try {
+            queued = FeatureWorkerOptions.parseQueuedImages(queuedImages);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "--queued-images " + e.getMessage());
         }
         java.time.Duration interval;
         try {
@@ -169,7 +172,8 @@ final class FeatureWorkerCommand implements Callable<Integer> {
                     .withBatchSize(batchSize).withWarmUp(warmUp)
                     .withDecodeAhead(decodeAhead).withCommitInterval(interval).withOmpThreads(ompThreads)
                     .withBackgroundNice(backgroundNice).withBackgroundPolicy(policy)
-                    .withQueuedImages(queuedImages).withLanes(lanes);
+                    .withQueuedImages(queued != null ? queued : FeatureWorkerOptions.queuedImagesFor(network.ref().inputSize()))
+                    .withLanes(lanes);
             List<BaseNetwork> laneBases = new ArrayList<>(List.of(network));
             try {
                 for (int i = 1; i < lanes; i++) laneBases.add(load.get()); // one copy per lane
@@ -183,8 +187,9 @@ final class FeatureWorkerCommand implements Callable<Integer> {
             }
             Runtime.getRuntime().addShutdownHook(new Thread(worker::close, "graft-feature-worker-shutdown"));
             for (BaseRef r : network.refs()) {
-                System.err.printf("graft feature-worker %s: base %s (%s, cut %s, %dpx, %d-d), group %s%n",
-                        options.workerId(), r.id(), r.spec(), r.cut(), r.inputSize(), r.featureDim(), options.groupId());
+                System.err.printf("graft feature-worker %s: base %s (%s, cut %s, %dpx, %d-d), group %s, %d queued images%n",
+                        options.workerId(), r.id(), r.spec(), r.cut(), r.inputSize(), r.featureDim(), options.groupId(),
+                        options.queuedImages());
             }
             BaseFollower follower = null;
             Thread followerThread = null;

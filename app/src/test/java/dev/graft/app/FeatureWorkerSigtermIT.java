@@ -84,6 +84,8 @@ class FeatureWorkerSigtermIT {
                         exited ? worker.exitValue() : "none");
                 assertThat(exited).as("exits; log:%n%s", read(log)).isTrue();
                 assertThat(ms).isLessThan(30_000);
+                assertThat(read(log)).as("--queued-images auto at 32 px: 77 MB of pixels, capped")
+                        .contains(", 4096 queued images");
                 try (Admin admin = settings.admin()) {
                     assertThat(admin.listTransactions(new ListTransactionsOptions()
                             .filterStates(List.of(TransactionState.ONGOING))).all().get()).isEmpty();

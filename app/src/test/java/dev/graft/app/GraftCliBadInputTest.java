@@ -122,8 +122,11 @@ class GraftCliBadInputTest {
         for (String queued : new String[] {"0", "4097"}) {
             Run r = run("feature-worker", "--queued-images", queued, "--bootstrap-servers", "localhost:1");
             assertThat(r.code()).as(queued).isEqualTo(2);
-            assertThat(r.err()).contains("--queued-images must be in 1..4096, got " + queued);
+            assertThat(r.err()).contains("--queued-images must be in 1..4096 or auto, got " + queued);
         }
+        Run words = run("feature-worker", "--queued-images", "many", "--bootstrap-servers", "localhost:1");
+        assertThat(words.code()).isEqualTo(2);
+        assertThat(words.err()).contains("--queued-images must be a number in 1..4096 or auto, got 'many'");
         for (String lanes : new String[] {"0", "65"}) {
             Run r = run("feature-worker", "--lanes", lanes, "--bootstrap-servers", "localhost:1");
             assertThat(r.code()).as(lanes).isEqualTo(2);

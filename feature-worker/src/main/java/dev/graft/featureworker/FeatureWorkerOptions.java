@@ -47,7 +47,11 @@ import java.util.Objects;
  *                     took 100-530 ms at 96 px batch 1 (3-11 ms with the cores idle): 32 queued images (0.3 s of forward
  *                     passes there) ran dry during most commits. More costs memory: one pooled pixel buffer per queued
  *                     batch (0.6 MB per image at 224 px, 0.1 MB at 96), and more work discarded and redone after a
- *                     rebalance or an aborted transaction
+ *                     rebalance or an aborted transaction. Twentieth session, with the broker on the same 2 cores
+ *                     under {@code SCHED_IDLE} ({@code graft bench features}): {@code sendOffsetsToTransaction} took
+ *                     ~0.5 s at 96 px batch 1 and returned within a few ms of the lanes running dry, every time, so
+ *                     each queueful of 128 images (0.44 s there) ended in a dry spell of 10-30 ms; {@link
+ *                     #queuedImagesFor} gives the default per input size
  * @param lanes inference threads, each with its own copy of the base, its own input array and {@code ompThreads}
  *              OpenMP threads, taking queued batches in order from one queue; they share the worker's consumer,
  *              producer, transactions, decode thread and pixel buffers, and finished batches are sent in the order they
@@ -95,9 +99,19 @@ public record FeatureWorkerOptions(Topics topics, String groupId, String workerI
     public static final int DEFAULT_BACKGROUND_NICE = 10;
     public static final int MAX_NICE = 19;
 
-    /** 128 images: 1.3 s of forward passes at 96 px and batch 1 here, 3 s at 224 px (README, Benchmarks). */
+    /**
+     * The fewest images the default queue holds ({@link #queuedImagesFor}): 1.6-2 s of forward passes at 224 px and
+     * batch 1 on 2 cores here, and what an explicit {@code --queued-images} defaulted to up to the twentieth session.
+     */
     public static final int DEFAULT_QUEUED_IMAGES = 128;
     public static final int MAX_QUEUED_IMAGES = 4096;
+    /**
+     * Pixel memory the default queue may hold: {@link #DEFAULT_QUEUED_IMAGES} images at 224 px (float RGB, 77 MB).
+     * What the queue must outlast is a time (the poll thread's commit), and an image's forward pass takes about as
+     * long, and its pixels as much memory, as its pixel count says; so a queue sized by pixels covers about the same
+     * time at every input size for the same memory, where a fixed count of 128 covered 0.44 s at 96 px
+     */
+    public static final long QUEUED_PIXEL_BYTES = (long) DEFAULT_QUEUED_IMAGES * 224 * 224 * 3 * Float.BYTES;
     /** Each lane holds its own copy of the base (14 MB of weights for MobileNetV2, 95 MB for InceptionV3). */
     public static final int MAX_LANES = 64;
 
@@ -195,6 +209,38 @@ public record FeatureWorkerOptions(Topics topics, String groupId, String workerI
         if (nice < 0 || nice > MAX_NICE) {
             throw new IllegalArgumentException("background nice must be in 0.." + MAX_NICE + " (0 = off), got " + nice);
         }
+    }
+
+    /**
+     * The default {@link #queuedImages()} for a base of {@code inputSize} px: as many images as
+     * {@link #QUEUED_PIXEL_BYTES} of pixels hold, at least {@link #DEFAULT_QUEUED_IMAGES}, at most
+     * {@link #MAX_QUEUED_IMAGES} (224 px and larger: 128; 96 px: 696; 28 px: 4096).
+     */
+    public static int queuedImagesFor(int inputSize) {
+        if (inputSize < 1) throw new IllegalArgumentException("input size must be >= 1, got " + inputSize);
+        long perImage = (long) inputSize * inputSize * 3 * Float.BYTES;
+        return (int) Math.max(DEFAULT_QUEUED_IMAGES, Math.min(MAX_QUEUED_IMAGES, QUEUED_PIXEL_BYTES / perImage));
+    }
+
+    /**
+     * A {@code --queued-images} value: {@code auto} gives {@code null} (the caller applies {@link #queuedImagesFor}
+     * once it knows the base's input size), else a number in 1..{@link #MAX_QUEUED_IMAGES}.
+     *
+     * @throws IllegalArgumentException saying what is wrong with {@code text}
+     */
+    public static Integer parseQueuedImages(String text) {
+        if (text == null || text.isBlank()) throw new IllegalArgumentException("must be a number in 1.." + MAX_QUEUED_IMAGES + " or auto, got nothing");
+        if (text.strip().equalsIgnoreCase("auto")) return null;
+        int n;
+        try {
+            n = Integer.parseInt(text.strip());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("must be a number in 1.." + MAX_QUEUED_IMAGES + " or auto, got '" + text + "'");
+        }
+        if (n < 1 || n > MAX_QUEUED_IMAGES) {
+            throw new IllegalArgumentException("must be in 1.." + MAX_QUEUED_IMAGES + " or auto, got " + n);
+        }
+        return n;
     }
 
     /** Throws {@link IllegalArgumentException} unless {@code n} is in 1..{@link #MAX_QUEUED_IMAGES}. */

@@ -161,6 +161,40 @@ class FeatureWorkerTest {
                 .hasMessageContaining("queued images must be in 1..4096, got 0");
     }
 
+    /**
+     * A fixed 128 images held 0.44 s of forward passes at 96 px (2 lanes, batch 1) against the ~0.5 s a commit
+     * blocked the poll thread there, so the lanes ran dry once per queueful: the default scales with the pixels.
+     */
+    @Test
+    void defaultQueueAtSmallInputsRunsDryInACommit() {
+        assertThat(FeatureWorkerOptions.queuedImagesFor(224)).isEqualTo(128);
+        assertThat(FeatureWorkerOptions.queuedImagesFor(299)).as("never fewer than 128").isEqualTo(128);
+        assertThat(FeatureWorkerOptions.queuedImagesFor(96)).isEqualTo(696);
+        assertThat(FeatureWorkerOptions.queuedImagesFor(28)).as("capped").isEqualTo(FeatureWorkerOptions.MAX_QUEUED_IMAGES);
+        for (int size : new int[] {96, 128, 160, 224}) {
+            long bytes = (long) FeatureWorkerOptions.queuedImagesFor(size) * size * size * 3 * Float.BYTES;
+            assertThat(bytes).as("%d px: pixels within the budget", size)
+                    .isLessThanOrEqualTo(FeatureWorkerOptions.QUEUED_PIXEL_BYTES)
+                    .isGreaterThan(FeatureWorkerOptions.QUEUED_PIXEL_BYTES - (long) size * size * 3 * Float.BYTES);
+        }
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> FeatureWorkerOptions.queuedImagesFor(0))
+                .hasMessageContaining("input size must be >= 1, got 0");
+    }
+
+    @Test
+    void queuedImagesOptionTakesANumberOrAuto() {
+        assertThat(FeatureWorkerOptions.parseQueuedImages("auto")).isNull();
+        assertThat(FeatureWorkerOptions.parseQueuedImages(" AUTO ")).isNull();
+        assertThat(FeatureWorkerOptions.parseQueuedImages("32")).isEqualTo(32);
+        assertThat(FeatureWorkerOptions.parseQueuedImages("4096")).isEqualTo(4096);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> FeatureWorkerOptions.parseQueuedImages("0"))
+                .hasMessage("must be in 1..4096 or auto, got 0");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> FeatureWorkerOptions.parseQueuedImages("lots"))
+                .hasMessage("must be a number in 1..4096 or auto, got 'lots'");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> FeatureWorkerOptions.parseQueuedImages(" "))
+                .hasMessage("must be a number in 1..4096 or auto, got nothing");
+    }
+
     @Test
     void queueHoldsABatchPerLaneAndOneBehindThem() {
         assertThat(FeatureWorker.maxInFlight(64, 32, 2)).as("each lane busy, one batch queued").isEqualTo(3);
