@@ -419,14 +419,10 @@ public final class FeatureBench {
                 o -> o.withWarmUp(s.workerWarmUp())
                 .withDecodeAhead(s.decodeAhead()).withCommitInterval(s.commitInterval())
                 .withBackgroundNice(s.backgroundNice()).withBackgroundPolicy(s.backgroundPolicy())
-                .withOmpThreads(lanes > 1 ? threadsPerLane() : 0).withQueuedImages(queuedImages(res)));
+                .withOmpThreads(lanes > 1 ? threadsPerLane() : 0).withQueuedImages(queuedImages(s, res)));
     }
 
     /** The pipeline worker's queued images at {@code res} px: the setting, or with {@code auto} the worker's default. */
-    int queuedImages(int res) {
-        return queuedImages(s, res);
-    }
-
     static int queuedImages(Settings s, int res) {
         return s.queuedImages() == AUTO_QUEUED_IMAGES ? FeatureWorkerOptions.queuedImagesFor(res) : s.queuedImages();
     }

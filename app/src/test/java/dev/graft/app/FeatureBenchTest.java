@@ -126,15 +126,13 @@ class FeatureBenchTest {
         FeatureBench.Settings auto = new FeatureBench.Settings("b", "c", List.of(224, 96), List.of(8), 8, 1, 2, false, false,
                 Path.of("."), null);
         assertThat(auto.queuedImages()).isEqualTo(FeatureBench.AUTO_QUEUED_IMAGES);
-        FeatureBench bench = new FeatureBench(auto, new java.io.PrintStream(java.io.OutputStream.nullOutputStream()));
-        assertThat(bench.queuedImages(224)).isEqualTo(128);
-        assertThat(bench.queuedImages(96)).isEqualTo(696);
-        FeatureBench fixed = new FeatureBench(new FeatureBench.Settings("b", "c", List.of(96), List.of(8), 8, 1, 2, false,
+        assertThat(FeatureBench.queuedImages(auto, 224)).isEqualTo(128);
+        assertThat(FeatureBench.queuedImages(auto, 96)).isEqualTo(696);
+        FeatureBench.Settings fixed = new FeatureBench.Settings("b", "c", List.of(96), List.of(8), 8, 1, 2, false,
                 false, Path.of("."), null, "folded", false, false, false, 15, false, true, true, java.time.Duration.ZERO, 1, 3,
                 10, 10, dev.graft.featureworker.FeatureWorkerOptions.BackgroundPolicy.IDLE,
-                dev.graft.featureworker.FeatureWorkerOptions.BackgroundPolicy.IDLE, 32),
-                new java.io.PrintStream(java.io.OutputStream.nullOutputStream()));
-        assertThat(fixed.queuedImages(96)).isEqualTo(32);
+                dev.graft.featureworker.FeatureWorkerOptions.BackgroundPolicy.IDLE, 32);
+        assertThat(FeatureBench.queuedImages(fixed, 96)).isEqualTo(32);
         assertThat(BenchFeatures.Features.queuedImages("auto")).isEqualTo(FeatureBench.AUTO_QUEUED_IMAGES);
         assertThatThrownBy(() -> BenchFeatures.Features.queuedImages("0"))
                 .hasMessage("--queued-images must be in 1..4096 or auto, got 0");

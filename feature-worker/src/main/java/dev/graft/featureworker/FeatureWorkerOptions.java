@@ -1,6 +1,7 @@
 package dev.graft.featureworker;
 
 import dev.graft.common.contract.Topics;
+import dev.graft.common.image.Resizer;
 import java.time.Duration;
 import java.util.Objects;
 
@@ -111,7 +112,7 @@ public record FeatureWorkerOptions(Topics topics, String groupId, String workerI
      * long, and its pixels as much memory, as its pixel count says; so a queue sized by pixels covers about the same
      * time at every input size for the same memory, where a fixed count of 128 covered 0.44 s at 96 px
      */
-    public static final long QUEUED_PIXEL_BYTES = (long) DEFAULT_QUEUED_IMAGES * 224 * 224 * 3 * Float.BYTES;
+    public static final long QUEUED_PIXEL_BYTES = DEFAULT_QUEUED_IMAGES * pixelBytes(224);
     /** Each lane holds its own copy of the base (14 MB of weights for MobileNetV2, 95 MB for InceptionV3). */
     public static final int MAX_LANES = 64;
 
@@ -218,8 +219,12 @@ public record FeatureWorkerOptions(Topics topics, String groupId, String workerI
      */
     public static int queuedImagesFor(int inputSize) {
         if (inputSize < 1) throw new IllegalArgumentException("input size must be >= 1, got " + inputSize);
-        long perImage = (long) inputSize * inputSize * 3 * Float.BYTES;
-        return (int) Math.max(DEFAULT_QUEUED_IMAGES, Math.min(MAX_QUEUED_IMAGES, QUEUED_PIXEL_BYTES / perImage));
+        return (int) Math.max(DEFAULT_QUEUED_IMAGES, Math.min(MAX_QUEUED_IMAGES, QUEUED_PIXEL_BYTES / pixelBytes(inputSize)));
+    }
+
+    /** An image's float RGB pixels as the featurizer buffers them. */
+    private static long pixelBytes(int size) {
+        return (long) Resizer.floatsPerImage(size) * Float.BYTES;
     }
 
     /**
